@@ -1,0 +1,19 @@
+import ArgumentParser
+
+@main
+struct Trapline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trapline",
+        abstract: "A camera-trap labelling appliance: watch a folder of JPEGs, classify them, catalog the labels.",
+        discussion: """
+            trapline runs a pruning-aware CNN pipelined across a ring of small nodes and writes labels to a \
+            SQLite catalog. This build provides image inspection; see `trapline help <subcommand>`.
+            """,
+        version: TraplineVersion.string,
+        subcommands: [Inspect.self]
+    )
+}
+
+enum TraplineVersion {
+    static let string = "0.1.0"
+}

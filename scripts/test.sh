@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Everything CI checks: installs what is missing, builds, lints the formatting, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --test
+swift build --quiet
+swift format lint --strict --recursive Package.swift Sources Tests
+# One BLAS thread: tests check results, not speed, and 2-core machines are shared.
+set +e
+OPENBLAS_NUM_THREADS=1 swift test 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]|^✔ Test .* (started|passed after)|^◇ Test .* started|^􀟈'
+status=${PIPESTATUS[0]}
+exit "$status"
