@@ -48,20 +48,24 @@ public enum Resampler {
         var out = [Float](repeating: 0, count: rowRange.count * outWidth * 3)
         image.pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
-                for (row, y) in rowRange.enumerated() {
-                    let sourceRow = y * image.width * 3
-                    let targetRow = row * outWidth * 3
-                    for x in 0..<outWidth {
-                        var sum = SIMD3<Float>()
-                        let first = taps.starts[x]
-                        for k in 0..<taps.counts[x] {
-                            let at = sourceRow + (first + k) * 3
-                            let pixel = SIMD3<Float>(Float(source[at]), Float(source[at + 1]), Float(source[at + 2]))
-                            sum += pixel * taps.weights[x * taps.stride + k]
+                taps.weights.withUnsafeBufferPointer { weights in
+                    for (row, y) in rowRange.enumerated() {
+                        let sourceRow = y * image.width * 3
+                        let targetRow = row * outWidth * 3
+                        for x in 0..<outWidth {
+                            var sum = SIMD4<Float>()
+                            var at = sourceRow + taps.starts[x] * 3
+                            let weightBase = x * taps.stride
+                            for k in 0..<taps.counts[x] {
+                                let pixel = SIMD4<Float>(
+                                    Float(source[at]), Float(source[at + 1]), Float(source[at + 2]), 0)
+                                sum += pixel * weights[weightBase + k]
+                                at += 3
+                            }
+                            target[targetRow + x * 3] = sum.x
+                            target[targetRow + x * 3 + 1] = sum.y
+                            target[targetRow + x * 3 + 2] = sum.z
                         }
-                        target[targetRow + x * 3] = sum.x
-                        target[targetRow + x * 3 + 1] = sum.y
-                        target[targetRow + x * 3 + 2] = sum.z
                     }
                 }
             }
