@@ -37,7 +37,7 @@ let package = Package(
         ),
         .target(
             name: "Inference",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "Imaging", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -51,7 +51,10 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: strict),
+        .testTarget(
+            name: "InferenceTests", dependencies: ["Inference", "Imaging", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "TraplineTests", dependencies: ["trapline", "TestSupport"], swiftSettings: strict),
     ]
 )

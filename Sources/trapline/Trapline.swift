@@ -7,10 +7,10 @@ struct Trapline: ParsableCommand {
         abstract: "A camera-trap labelling appliance: watch a folder of JPEGs, classify them, catalog the labels.",
         discussion: """
             trapline runs a pruning-aware CNN pipelined across a ring of small nodes and writes labels to a \
-            SQLite catalog. This build provides image inspection; see `trapline help <subcommand>`.
+            SQLite catalog. See `trapline help <subcommand>`.
             """,
         version: TraplineVersion.string,
-        subcommands: [Inspect.self]
+        subcommands: [Inspect.self, Classify.self, ModelCommand.self]
     )
 }
 

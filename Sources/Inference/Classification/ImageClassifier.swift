@@ -1,0 +1,96 @@
+import Imaging
+import SystemPackage
+
+/// Classifies JPEG files end to end: prepare (decode, orient, crop, resize), normalise into a reused batch
+/// buffer, run the whole network at a level, label. A bad image fails alone; the others are still labelled.
+public final class ImageClassifier {
+    /// The outcome for one image.
+    public enum Outcome: Sendable {
+        case labeled(ImageLabel, PreparedImage)
+        case failed(ImagingError)
+    }
+
+    public let engine: Engine
+    public let labeler: Labeler
+    public let preparer: ImagePreparer
+    public let batchSize: Int
+    private var batchInput: [Float]
+    private var batchLogits: [Float]
+
+    /// Creates a classifier.
+    /// - Parameters:
+    ///   - engine: The engine (and so the model) to run.
+    ///   - labeler: How logits become labels.
+    ///   - crop: The crop policy; the model's own when nil.
+    ///   - limits: Guard rails for decoding.
+    ///   - batchSize: Images per engine call.
+    public init(
+        engine: Engine, labeler: Labeler, crop: CropPolicy? = nil, limits: DecodeLimits = DecodeLimits(),
+        batchSize: Int = 8
+    ) {
+        let input = engine.model.metadata.input
+        let spec = ModelInputSpec(
+            width: input.width, height: input.height, crop: crop ?? CropPolicy(rawValue: input.crop) ?? .center,
+            mean: SIMD3(input.mean[0], input.mean[1], input.mean[2]),
+            scale: SIMD3(input.scale[0], input.scale[1], input.scale[2])
+        )
+        self.engine = engine
+        self.labeler = labeler
+        self.preparer = ImagePreparer(spec: spec, limits: limits)
+        self.batchSize = max(1, min(batchSize, Engine.maxBatch))
+        self.batchInput = [Float](repeating: 0, count: self.batchSize * engine.shape(atBoundary: 0).count)
+        self.batchLogits = [Float](
+            repeating: 0, count: self.batchSize * engine.shape(atBoundary: engine.model.unitCount).count)
+    }
+
+    /// Classifies files, in order.
+    /// - Parameters:
+    ///   - paths: JPEG files.
+    ///   - level: The level index for every unit.
+    /// - Returns: One outcome per path, in the same order.
+    /// - Throws: `InferenceError` only for an invalid level.
+    public func classify(_ paths: [String], level: Int) throws -> [Outcome] {
+        var outcomes: [Outcome?] = Array(repeating: nil, count: paths.count)
+        var pending: [(index: Int, image: PreparedImage)] = []
+        for (index, path) in paths.enumerated() {
+            do {
+                pending.append((index, try preparer.prepare(file: FilePath(path))))
+            } catch let error as ImagingError {
+                outcomes[index] = .failed(error)
+            } catch {
+                outcomes[index] = .failed(ImagingError(.readFailed, "\(error)", path: path))
+            }
+            if pending.count == batchSize {
+                try run(pending, level: level, into: &outcomes)
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        if !pending.isEmpty { try run(pending, level: level, into: &outcomes) }
+        return outcomes.map { $0! }
+    }
+
+    private func run(_ batch: [(index: Int, image: PreparedImage)], level: Int, into outcomes: inout [Outcome?]) throws
+    {
+        let perImage = engine.shape(atBoundary: 0).count
+        let spec = preparer.spec
+        try batchInput.withUnsafeMutableBufferPointer { input in
+            for (slot, item) in batch.enumerated() {
+                let region = UnsafeMutableBufferPointer(rebasing: input[(slot * perImage)..<((slot + 1) * perImage)])
+                try item.image.image.normalize(into: region, mean: spec.mean, scale: spec.scale)
+            }
+        }
+        let units = engine.model.unitCount
+        try batchInput.withUnsafeBufferPointer { input in
+            try batchLogits.withUnsafeMutableBufferPointer { logits in
+                try engine.run(
+                    input, batch: batch.count, units: 0..<units, levels: Array(repeating: level, count: units),
+                    into: logits)
+            }
+        }
+        let classes = engine.shape(atBoundary: units).count
+        for (slot, item) in batch.enumerated() {
+            let row = batchLogits[(slot * classes)..<((slot + 1) * classes)]
+            outcomes[item.index] = .labeled(labeler.label(row), item.image)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+// Unaligned 8-lane loads and stores: activations are packed channel rows whose starts need not be 32-byte
+// aligned. Swift's SIMD types lower to NEON on arm64 and SSE/AVX on x86-64, so this stays portable.
+
+@inline(__always)
+func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+}

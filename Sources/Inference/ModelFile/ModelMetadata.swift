@@ -1,0 +1,58 @@
+/// The `trapline` metadata of a model file (docs/model-file.md).
+public struct ModelMetadata: Sendable, Codable, Equatable {
+    public struct Input: Sendable, Codable, Equatable {
+        public var width: Int
+        public var height: Int
+        public var channels: Int
+        public var mean: [Float]
+        public var scale: [Float]
+        public var crop: String
+    }
+
+    /// One unit of the network: the stem, an inverted-residual block, or the head.
+    public struct Unit: Sendable, Codable, Equatable {
+        public enum Kind: String, Sendable, Codable {
+            case stem, mbconv, head
+        }
+
+        public var kind: Kind
+        public var inChannels: Int
+        public var outChannels: Int?
+        public var expandedChannels: Int?
+        public var expand: Bool?
+        public var kernel: Int?
+        public var stride: Int?
+        public var features: Int?
+        public var classes: Int?
+    }
+
+    public struct Classes: Sendable, Codable, Equatable {
+        public var names: [String]
+        public var animalRanges: [[Int]]
+    }
+
+    public var format: String
+    public var formatVersion: Int
+    public var name: String
+    public var architecture: String
+    public var activation: String
+    public var padding: String
+    public var batchNormEpsilon: Float
+    public var input: Input
+    public var units: [Unit]
+    public var pruneLevels: [Double]
+    public var keptChannels: [[Int]]
+    public var slicePlans: [String: [Int]]
+    public var unitCostsMs: [Double]?
+    public var classes: Classes
+    public var provenance: [String: String]?
+    public var license: String?
+
+    /// Unit boundaries for a ring of `nodes` nodes, if the file has a plan for it.
+    public func slicePlan(nodes: Int) -> [Int]? { slicePlans[String(nodes)] }
+
+    /// Whether class `index` is an animal.
+    public func isAnimal(_ index: Int) -> Bool {
+        classes.animalRanges.contains { $0.count == 2 && $0[0] <= index && index <= $0[1] }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import FoundationEssentials
+import Imaging
+import Inference
+
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify images with the bundled model (or --model) at a prune level.",
+        discussion: """
+            Prints, per image, the top classes with their probabilities, the animal probability (the summed \
+            probability of the animal classes) and `blank` when that is under --blank-threshold. A bad image is \
+            reported and the others are still classified; the exit status is 1 when any image failed.
+            """
+    )
+
+    @Argument(help: "JPEG files to classify.", completion: .file(extensions: ["jpg", "jpeg", "JPG", "JPEG"]))
+    var images: [String]
+
+    @Option(help: "Prune level: the fraction of expanded channels removed (one of the model's levels).")
+    var level: Double = 0
+
+    @Option(help: "How many classes to print per image.")
+    var top = 5
+
+    @Option(help: "Crop policy: center (shorter side to the input, centre cut) or full (whole frame squeezed).")
+    var crop: CropPolicy?
+
+    @Option(help: "Animal probability under which a frame is reported as blank.")
+    var blankThreshold: Float = 0.5
+
+    @Option(help: "Model file (default: $TRAPLINE_MODEL, the installed model, or the source tree's Models/).")
+    var model: String?
+
+    @Option(help: "Threads for the network.")
+    var threads = 1
+
+    @Flag(help: "Print one JSON document with a result per image, in the order given.")
+    var json = false
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("Name at least one image.") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64.") }
+        guard (0...1).contains(blankThreshold) else { throw ValidationError("--blank-threshold must be in 0...1.") }
+    }
+
+    func run() throws {
+        let loaded = try ModelLocation.load(model)
+        let levels = loaded.metadata.pruneLevels
+        guard let levelIndex = levels.firstIndex(where: { abs($0 - level) < 1e-9 }) else {
+            throw ValidationError(
+                "--level \(level) is not one of this model's levels: \(levels.map { "\($0)" }.joined(separator: ", "))")
+        }
+        let classifier = ImageClassifier(
+            engine: Engine(model: loaded, threads: threads),
+            labeler: Labeler(metadata: loaded.metadata, topK: top, blankThreshold: blankThreshold),
+            crop: crop
+        )
+        let outcomes = try classifier.classify(images, level: levelIndex)
+        if json {
+            print(try ClassifyReport(images: images, outcomes: outcomes, level: level).jsonText())
+        } else {
+            for (path, outcome) in zip(images, outcomes) { print(ClassifyText.describe(path, outcome)) }
+        }
+        if outcomes.contains(where: { if case .failed = $0 { true } else { false } }) { throw ExitCode(1) }
+    }
+}
+
+extension CropPolicy: ExpressibleByArgument {}

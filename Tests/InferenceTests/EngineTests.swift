@@ -1,0 +1,122 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Inference
+
+@Suite struct EngineTests {
+    static func model() throws -> Model { try Model.load(path: ModelFileTests.modelPath) }
+
+    /// A deterministic pseudo-image in the model's input range.
+    static func input(batch: Int, seed: Int) -> [Float] {
+        (0..<(batch * 224 * 224 * 3)).map { Float(($0 &* 2_654_435_761 &+ seed &* 97) % 255) / 128 - 1 }
+    }
+
+    static func run(_ engine: Engine, _ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) throws -> [Float]
+    {
+        var output = [Float](repeating: 0, count: batch * engine.shape(atBoundary: units.upperBound).count)
+        try input.withUnsafeBufferPointer { source in
+            try output.withUnsafeMutableBufferPointer {
+                try engine.run(source, batch: batch, units: units, levels: levels, into: $0)
+            }
+        }
+        return output
+    }
+
+    @Test func slicesRunInSequenceEqualTheWholeNetwork() throws {
+        let model = try Self.model()
+        let engine = Engine(model: model)
+        let input = Self.input(batch: 2, seed: 1)
+        for nodes in [2, 3, 4, 8] {
+            let plan = try #require(model.metadata.slicePlan(nodes: nodes))
+            let levels = (0..<18).map { ($0 * 7 + nodes) % 4 }
+            let whole = try Self.run(engine, input, batch: 2, units: 0..<18, levels: levels)
+            var activation = input
+            for (start, end) in zip(plan, plan.dropFirst()) {
+                activation = try Self.run(
+                    engine, activation, batch: 2, units: start..<end, levels: Array(levels[start..<end]))
+            }
+            // Not bit-identical: OpenBLAS picks kernels by buffer alignment, and the buffers differ.
+            let difference = zip(activation, whole).map { abs($0 - $1) }.max() ?? 1
+            #expect(activation.count == whole.count && difference < 1e-4, "\(nodes)-node plan: \(difference)")
+        }
+    }
+
+    @Test func batchOfImagesEqualsImagesOneByOne() throws {
+        let engine = Engine(model: try Self.model())
+        let batch = try engine.logits(Self.input(batch: 3, seed: 2), batch: 3, level: 2)
+        let perImage = 224 * 224 * 3
+        let all = Self.input(batch: 3, seed: 2)
+        for image in 0..<3 {
+            let single = try engine.logits(
+                Array(all[(image * perImage)..<((image + 1) * perImage)]), batch: 1, level: 2)
+            let difference = zip(single, batch[(image * 1000)..<((image + 1) * 1000)]).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference < 1e-4)
+        }
+    }
+
+    @Test func twoThreadsGiveTheSameLogits() throws {
+        let model = try Self.model()
+        let input = Self.input(batch: 2, seed: 3)
+        let one = try Engine(model: model, threads: 1).logits(input, batch: 2, level: 1)
+        let two = try Engine(model: model, threads: 2).logits(input, batch: 2, level: 1)
+        #expect(zip(one, two).map { abs($0 - $1) }.max() ?? 1 < 1e-4)
+        BLASTestsSupport.reset()
+    }
+
+    @Test func prunedLevelsComputeSomethingDifferent() throws {
+        let engine = Engine(model: try Self.model())
+        let input = Self.input(batch: 1, seed: 4)
+        let full = try engine.logits(input, batch: 1, level: 0)
+        let pruned = try engine.logits(input, batch: 1, level: 3)
+        #expect(full.count == 1000 && pruned.count == 1000)
+        #expect(full != pruned)
+    }
+
+    @Test func argumentsThatDoNotFitAreRefused() throws {
+        let engine = Engine(model: try Self.model())
+        let input = [Float](repeating: 0, count: 224 * 224 * 3)
+        var output = [Float](repeating: 0, count: 1000)
+        let cases: [(Int, Range<Int>, [Int], Int)] = [
+            (0, 0..<18, Array(repeating: 0, count: 18), 1000),  // batch 0
+            (1, 0..<19, Array(repeating: 0, count: 19), 1000),  // past the last unit
+            (1, 0..<18, Array(repeating: 4, count: 18), 1000),  // no level 4
+            (1, 0..<18, [0], 1000),  // one level for 18 units
+            (2, 0..<18, Array(repeating: 0, count: 18), 1000),  // input too small for 2 images
+            (1, 0..<18, Array(repeating: 0, count: 18), 10),  // output too small
+        ]
+        for (batch, units, levels, outputCount) in cases {
+            let error = try input.withUnsafeBufferPointer { source in
+                try output.withUnsafeMutableBufferPointer { target in
+                    try #require(throws: InferenceError.self) {
+                        try engine.run(
+                            source, batch: batch, units: units, levels: levels,
+                            into: UnsafeMutableBufferPointer(rebasing: target[0..<outputCount]))
+                    }
+                }
+            }
+            #expect(error.code == .invalidArgument)
+        }
+    }
+
+    @Test func labelerSoftmaxTopKAndBlank() throws {
+        let metadata = try Self.model().metadata
+        var logits = [Float](repeating: 0, count: 1000)
+        logits[335] = 10  // fox squirrel: an animal
+        let squirrel = Labeler(metadata: metadata, topK: 3).label(logits[...])
+        #expect(squirrel.top.map(\.index).first == 335)
+        #expect(squirrel.top.count == 3)
+        #expect(!squirrel.isBlank && squirrel.animalProbability > 0.9)
+        logits[335] = 0
+        logits[990] = 10  // buckeye: not an animal
+        let plant = Labeler(metadata: metadata).label(logits[...])
+        #expect(plant.isBlank && plant.animalProbability < 0.1)
+        let total = Labeler.softmax(logits[...]).reduce(0, +)
+        #expect(abs(total - 1) < 1e-5)
+    }
+}
+
+enum BLASTestsSupport {
+    /// Tests run in one process: put OpenBLAS back to one thread after a test that raised it.
+    static func reset() { BLAS.setThreadCount(1) }
+}

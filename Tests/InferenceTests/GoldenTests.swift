@@ -1,0 +1,98 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Inference
+
+/// The engine against PyTorch: golden outputs from Training/trapline_training/golden.py (fp32 PyTorch on the
+/// model file's weights) for real photos, at every level, whole network and each slice of the 4-node plan.
+/// Documented tolerance (docs/inference.md): largest absolute difference 1e-3 on logits and activations.
+@Suite struct GoldenTests {
+    static let tolerance: Float = 1e-3
+    static let golden = Fixtures.repositoryRoot.appendingPathComponent(
+        "Tests/InferenceTests/Fixtures/golden.safetensors"
+    ).path
+
+    struct Golden {
+        let file: SafeTensors
+        let model: Model
+
+        init() throws {
+            file = try SafeTensors(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: GoldenTests.golden))))
+            model = try Model.load(path: ModelFileTests.modelPath)
+        }
+
+        func floats(_ name: String) throws -> [Float] {
+            guard let entry = file.entries[name] else { throw FixtureError("golden tensor \(name) missing") }
+            return file.floats(entry)
+        }
+
+        /// Image k as the model's normalised input.
+        func input(_ k: Int) throws -> [Float] {
+            let input = model.metadata.input
+            return try floats("input.\(k)").enumerated().map { index, value in
+                (value - input.mean[index % 3]) / input.scale[index % 3]
+            }
+        }
+
+        var plan: [Int] { model.metadata.slicePlan(nodes: 4) ?? [] }
+    }
+
+    static func run(_ engine: Engine, _ input: [Float], units: Range<Int>, levels: [Int]) throws -> [Float] {
+        var output = [Float](repeating: 0, count: engine.shape(atBoundary: units.upperBound).count)
+        try input.withUnsafeBufferPointer { source in
+            try output.withUnsafeMutableBufferPointer { target in
+                try engine.run(source, batch: 1, units: units, levels: levels, into: target)
+            }
+        }
+        return output
+    }
+
+    static func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "\(a.count) vs \(b.count)")
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: 0..<4)
+    func wholeNetworkMatchesPyTorch(level: Int) throws {
+        let golden = try Golden()
+        let engine = Engine(model: golden.model)
+        for k in 0..<3 {
+            let logits = try engine.logits(try golden.input(k), batch: 1, level: level)
+            let difference = Self.largestDifference(logits, try golden.floats("logits.\(k).level\(level)"))
+            print("golden image \(k) level \(level): largest |logit difference| \(difference)")
+            #expect(difference <= Self.tolerance, "image \(k) level \(level): \(difference)")
+        }
+    }
+
+    @Test(arguments: 0..<4)
+    func eachSliceOfTheFourNodePlanMatchesPyTorch(level: Int) throws {
+        let golden = try Golden()
+        let engine = Engine(model: golden.model)
+        let plan = golden.plan
+        #expect(plan.count == 5)
+        var boundaries: [[Float]] = [try golden.input(0)]
+        for b in plan.dropFirst().dropLast() {
+            boundaries.append(try golden.floats("activation.level\(level).unit\(b)"))
+        }
+        boundaries.append(try golden.floats("logits.0.level\(level)"))
+        for slice in 0..<4 {
+            let units = plan[slice]..<plan[slice + 1]
+            // Each slice starts from PyTorch's own activation, so errors cannot accumulate across slices.
+            let output = try Self.run(
+                engine, boundaries[slice], units: units, levels: Array(repeating: level, count: units.count))
+            let difference = Self.largestDifference(output, boundaries[slice + 1])
+            #expect(difference <= Self.tolerance, "slice \(slice) level \(level): \(difference)")
+        }
+    }
+
+    @Test func mixedLevelsAcrossSlicesMatchPyTorch() throws {
+        let golden = try Golden()
+        let engine = Engine(model: golden.model)
+        let plan = golden.plan
+        let sliceLevels = [0, 3, 1, 2]
+        let levels = (0..<4).flatMap { Array(repeating: sliceLevels[$0], count: plan[$0 + 1] - plan[$0]) }
+        let logits = try Self.run(engine, try golden.input(0), units: 0..<18, levels: levels)
+        #expect(Self.largestDifference(logits, try golden.floats("logits.0.mixed")) <= Self.tolerance)
+    }
+}

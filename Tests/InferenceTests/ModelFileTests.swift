@@ -1,0 +1,165 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Inference
+
+/// The loader accepts the bundled model and refuses every kind of damaged or inconsistent file, naming the fault.
+@Suite struct ModelFileTests {
+    static let modelPath = Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path
+    static let original: [UInt8] = (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: modelPath)))) ?? []
+
+    /// A model file split into its header JSON and data, to be edited and put back together.
+    struct Parts {
+        var header: [String: Any]
+        var data: [UInt8]
+
+        init(_ bytes: [UInt8]) throws {
+            let length = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+            header = try #require(
+                try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+            data = Array(bytes[(8 + length)...])
+        }
+
+        var metadata: [String: Any] {
+            get {
+                let text = ((header["__metadata__"] as? [String: String])?["trapline"]) ?? "{}"
+                return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+            }
+            set {
+                let text = String(decoding: try! JSONSerialization.data(withJSONObject: newValue), as: UTF8.self)
+                header["__metadata__"] = ["trapline": text]
+            }
+        }
+
+        var bytes: [UInt8] {
+            let json = [UInt8](try! JSONSerialization.data(withJSONObject: header))
+            return (0..<8).map { UInt8(truncatingIfNeeded: json.count >> (8 * $0)) } + json + data
+        }
+    }
+
+    static func refusal(_ bytes: [UInt8]) -> String? {
+        do {
+            _ = try Model(fileBytes: bytes)
+            return nil
+        } catch let error as InferenceError {
+            #expect(error.code == .invalidModelFile)
+            return error.message
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    static func edited(_ change: (inout Parts) throws -> Void) throws -> [UInt8] {
+        var parts = try Parts(original)
+        try change(&parts)
+        return parts.bytes
+    }
+
+    @Test func bundledModelLoads() throws {
+        let model = try Model(fileBytes: Self.original)
+        #expect(model.unitCount == 18)
+        #expect(model.metadata.pruneLevels == [0, 0.25, 0.5, 0.75])
+        #expect(model.metadata.classes.names.count == 1000)
+        #expect(model.metadata.isAnimal(0) && model.metadata.isAnimal(397) && !model.metadata.isAnimal(398))
+        #expect((1...8).allSatisfy { model.metadata.slicePlan(nodes: $0) != nil })
+        // The unchanged file round-trips through the editor, so the edits below test only what they change.
+        #expect(throws: Never.self) { try Model(fileBytes: try Self.edited { _ in }) }
+    }
+
+    @Test func brokenContainers() throws {
+        #expect(Self.refusal([1, 2, 3])?.contains("too short") == true)
+        #expect(
+            Self.refusal([0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0] + Array(repeating: 0, count: 64))?.contains(
+                "header length") == true)
+        let garbage = [UInt8]("{not json".utf8)
+        #expect(Self.refusal([UInt8(garbage.count), 0, 0, 0, 0, 0, 0, 0] + garbage)?.contains("JSON") == true)
+        #expect(Self.refusal(Array(Self.original.prefix(Self.original.count - 1000)))?.contains("outside") == true)
+    }
+
+    @Test func badTensorEntries() throws {
+        let dtype = try Self.edited { parts in
+            var entry = parts.header["head.fc.bias"] as! [String: Any]
+            entry["dtype"] = "I64"
+            parts.header["head.fc.bias"] = entry
+        }
+        #expect(Self.refusal(dtype)?.contains("dtype I64") == true)
+        let size = try Self.edited { parts in
+            var entry = parts.header["head.fc.bias"] as! [String: Any]
+            entry["shape"] = [999]
+            parts.header["head.fc.bias"] = entry
+        }
+        #expect(Self.refusal(size)?.contains("head.fc.bias") == true)
+        let overlap = try Self.edited { parts in
+            var entry = parts.header["head.fc.bias"] as! [String: Any]
+            let other = parts.header["head.bn.level0.weight"] as! [String: Any]
+            let offsets = other["data_offsets"] as! [Int]
+            entry["data_offsets"] = [offsets[0], offsets[0] + (entry["data_offsets"] as! [Int]).reduce(0, { $1 - $0 })]
+            parts.header["head.fc.bias"] = entry
+        }
+        #expect(Self.refusal(overlap)?.contains("overlap") == true)
+        let shape = try Self.edited { parts in
+            var entry = parts.header["block0.depthwise.weight"] as! [String: Any]
+            entry["shape"] = [32, 1, 9, 1]
+            parts.header["block0.depthwise.weight"] = entry
+        }
+        #expect(Self.refusal(shape)?.contains("block0.depthwise.weight has shape") == true)
+        let missing = try Self.edited { parts in parts.header["block5.project.weight"] = nil }
+        #expect(Self.refusal(missing)?.contains("block5.project.weight is missing") == true)
+        let extra = try Self.edited { parts in
+            parts.header["block99.extra"] = ["dtype": "F16", "shape": [0], "data_offsets": [0, 0]]
+        }
+        #expect(Self.refusal(extra)?.contains("unexpected tensor block99.extra") == true)
+    }
+
+    @Test func inconsistentMetadata() throws {
+        let noMetadata = try Self.edited { parts in parts.header["__metadata__"] = ["other": "x"] }
+        #expect(Self.refusal(noMetadata)?.contains("not a trapline model") == true)
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("format version", { $0["formatVersion"] = 7 }),
+            (
+                "keptChannels of unit 5",
+                { meta in
+                    var kept = meta["keptChannels"] as! [[Int]]
+                    kept[5] = [kept[5][0], kept[5][0] + 8, 8, 8]
+                    meta["keptChannels"] = kept
+                }
+            ),
+            (
+                "slice plan 4",
+                { meta in
+                    var plans = meta["slicePlans"] as! [String: Any]
+                    plans["4"] = [0, 9, 5, 12, 18]
+                    meta["slicePlans"] = plans
+                }
+            ),
+            (
+                "class names",
+                { meta in
+                    var classes = meta["classes"] as! [String: Any]
+                    classes["names"] = ["just one"]
+                    meta["classes"] = classes
+                }
+            ),
+            (
+                "receives",
+                { meta in
+                    var units = meta["units"] as! [[String: Any]]
+                    units[3]["inChannels"] = 17
+                    meta["units"] = units
+                }
+            ),
+            ("pruneLevels", { $0["pruneLevels"] = [0.5, 0.25] }),
+        ]
+        for (expected, change) in cases {
+            let bytes = try Self.edited { parts in
+                var meta = parts.metadata
+                change(&meta)
+                parts.metadata = meta
+            }
+            let message = Self.refusal(bytes)
+            #expect(message?.contains(expected) == true, "\(expected): \(message ?? "accepted")")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `trapline classify` and `trapline model info`, run as a user runs them.
+@Suite struct ClassifyCommandTests {
+    static let squirrel = "/usr/share/doc/opencv-doc/examples/data/squirrel_cls.jpg"
+    static let model = Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path
+
+    @Test func classifiesARealPhotoAndKeepsGoingPastABadOne() throws {
+        try withTemporaryDirectory { dir in
+            let broken = dir.file("broken.jpg")
+            try Data("not a jpeg".utf8).write(to: URL(fileURLWithPath: broken))
+            let result = try runCommand(
+                InspectCommandTests.binary(),
+                [
+                    "classify", "--json", "--top", "3", "--model", Self.model, try Fixtures.system(Self.squirrel),
+                    broken,
+                    try Fixtures.wallpaper("FallenLeaf"),
+                ],
+                check: false
+            )
+            #expect(result.status == 1)
+            let json = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+            let images = try #require(json["images"] as? [[String: Any]])
+            #expect(images.count == 3)
+            let top = try #require(images[0]["top"] as? [[String: Any]])
+            #expect(top.count == 3)
+            #expect(top.first?["index"] as? Int == 335)  // fox squirrel
+            #expect(images[0]["blank"] as? Bool == false)
+            #expect((images[1]["error"] as? [String: Any])?["code"] as? String == "not-jpeg")
+            #expect(images[2]["ok"] as? Bool == true)
+            #expect(images[2]["blank"] as? Bool == true)  // a leaf on the ground: no animal
+        }
+    }
+
+    @Test func jsonLabelsEqualTextLabelsAtEveryLevel() throws {
+        for level in ["0", "0.25", "0.5", "0.75"] {
+            let result = try runCommand(
+                InspectCommandTests.binary(),
+                ["classify", "--level", level, "--top", "1", "--model", Self.model, try Fixtures.system(Self.squirrel)]
+            )
+            #expect(result.output.contains("animal"), "level \(level): \(result.output)")
+        }
+    }
+
+    @Test func unknownLevelIsAUsageError() throws {
+        let result = try runCommand(
+            InspectCommandTests.binary(), ["classify", "--level", "0.3", "--model", Self.model, Self.squirrel],
+            check: false
+        )
+        #expect(result.status == 64)
+        #expect(result.errorOutput.contains("0.25"))
+    }
+
+    @Test func badModelFileIsAClearError() throws {
+        try withTemporaryDirectory { dir in
+            let fake = dir.file("model.safetensors")
+            try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: fake))
+            let result = try runCommand(
+                InspectCommandTests.binary(), ["classify", "--model", fake, Self.squirrel], check: false)
+            #expect(result.status != 0)
+            #expect(result.errorOutput.contains("model.safetensors"))
+        }
+    }
+
+    @Test func modelInfoShowsLevelsPlansAndCosts() throws {
+        let result = try runCommand(InspectCommandTests.binary(), ["model", "info", Self.model])
+        #expect(result.output.contains("prune levels   0.0, 0.25, 0.5, 0.75"))
+        #expect(result.output.contains("4-node plan"))
+        #expect(result.output.contains("multiply-adds"))
+        #expect(result.output.contains("Apache-2.0"))
+    }
+}
