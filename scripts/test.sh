@@ -5,7 +5,10 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --test
 swift build --quiet
-swift format lint --strict --recursive Package.swift Sources Tests
+swift format lint --strict --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources
+(cd Training && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
+# The Python side first: the converter, the golden outputs and the model's reference implementation.
+(cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
 # One BLAS thread: tests check results, not speed, and 2-core machines are shared.
 set +e
 # Passing tests print two lines each; keep failures, suite results and the closing "Test run with" line.

@@ -34,13 +34,18 @@ import Testing
         }
     }
 
-    @Test func jsonLabelsEqualTextLabelsAtEveryLevel() throws {
+    @Test func jsonAndTextAgreeAtEveryLevel() throws {
         for level in ["0", "0.25", "0.5", "0.75"] {
-            let result = try runCommand(
-                InspectCommandTests.binary(),
-                ["classify", "--level", level, "--top", "1", "--model", Self.model, try Fixtures.system(Self.squirrel)]
-            )
-            #expect(result.output.contains("animal"), "level \(level): \(result.output)")
+            let arguments = [
+                "classify", "--level", level, "--top", "1", "--model", Self.model, try Fixtures.system(Self.squirrel),
+            ]
+            let text = try runCommand(InspectCommandTests.binary(), arguments)
+            let json = try runCommand(InspectCommandTests.binary(), arguments + ["--json"])
+            let document = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+            #expect(document["level"] as? Double == Double(level))
+            let image = try #require((document["images"] as? [[String: Any]])?.first)
+            let name = try #require((image["top"] as? [[String: Any]])?.first?["name"] as? String)
+            #expect(text.output.contains(name), "level \(level)")
         }
     }
 

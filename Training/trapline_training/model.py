@@ -1,0 +1,198 @@
+"""TraplineNet: EfficientNet-Lite with per-level batch norms, run over any range of units at any levels.
+
+Pruning is structural: a unit at a level computes with a prefix of its expanded channels, sliced out of the
+full weights (nothing is masked), exactly as docs/model-file.md describes for the Swift engine. The
+module's state_dict keys are the model file's tensor names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the conventional name)
+from torch import nn
+
+from .architecture import Architecture, Unit
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TF "SAME" padding (before, after) along one axis: TF pads more on the bottom/right."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_same(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, groups: int = 1) -> torch.Tensor:
+    """A bias-free 2-D convolution with TF "SAME" padding, NCHW."""
+    kernel = weight.shape[-1]
+    top, bottom = same_padding(x.shape[-2], kernel, stride)
+    left, right = same_padding(x.shape[-1], kernel, stride)
+    if top or bottom or left or right:
+        x = F.pad(x, (left, right, top, bottom))
+    return F.conv2d(x, weight, None, stride, 0, 1, groups)
+
+
+def to_nhwc(x: torch.Tensor) -> torch.Tensor:
+    """NCHW to NHWC (the Swift engine's activation layout), contiguous."""
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def from_nhwc(x: torch.Tensor) -> torch.Tensor:
+    """NHWC to NCHW, contiguous."""
+    return x.permute(0, 3, 1, 2).contiguous()
+
+
+class Weights(nn.Module):
+    """Holds a layer's full-width weight (and optional bias); the units slice what a level needs."""
+
+    def __init__(self, shape: Sequence[int], bias: int | None = None) -> None:
+        super().__init__()
+        fan_in = math.prod(shape[1:])
+        self.weight = nn.Parameter(torch.randn(*shape) * math.sqrt(2.0 / fan_in))
+        self.bias = nn.Parameter(torch.zeros(bias)) if bias is not None else None
+
+
+class BatchNormStats(nn.Module):
+    """One level's batch norm: affine parameters and running statistics, full width."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("var", torch.ones(channels))
+
+
+class LevelBatchNorm(nn.Module):
+    """A batch-norm site with one set of statistics per prune level (`level0`, `level1`, ...).
+
+    Always normalises with the stored statistics (inference form): pruning-robust training, which will
+    estimate each level's statistics, is a later step.
+    """
+
+    def __init__(self, channels: int, levels: int, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.levels = levels
+        for level in range(levels):
+            self.add_module(f"level{level}", BatchNormStats(channels))
+
+    def stats(self, level: int) -> BatchNormStats:
+        """The statistics of level index `level`."""
+        if not 0 <= level < self.levels:
+            raise IndexError(f"level {level} outside 0..<{self.levels}")
+        return getattr(self, f"level{level}")
+
+    def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
+        """Normalises the first `x.shape[1]` channels with level `level`'s statistics."""
+        s, c = self.stats(level), x.shape[1]
+        return F.batch_norm(x, s.mean[:c], s.var[:c], s.weight[:c], s.bias[:c], False, 0.0, self.eps)
+
+
+class Stem(nn.Module):
+    """Unit 0: 3x3 stride-2 convolution, batch norm, ReLU6. Not prunable."""
+
+    def __init__(self, unit: Unit, levels: int, eps: float) -> None:
+        super().__init__()
+        self.spec = unit
+        self.conv = Weights((unit.out_channels, unit.in_channels, unit.kernel, unit.kernel))
+        self.bn = LevelBatchNorm(unit.out_channels, levels, eps)
+
+    def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """Runs the stem; `kept` is its full width."""
+        return F.relu6(self.bn(conv_same(x, self.conv.weight, self.spec.stride), level))
+
+
+class MBConv(nn.Module):
+    """An MBConv block without squeeze-excitation: expand 1x1, depthwise kxk, project 1x1 (linear)."""
+
+    def __init__(self, unit: Unit, levels: int, eps: float) -> None:
+        super().__init__()
+        self.spec = unit
+        e, k = unit.expanded_channels, unit.kernel
+        if unit.expand:
+            self.expand = Weights((e, unit.in_channels, 1, 1))
+            self.bn0 = LevelBatchNorm(e, levels, eps)
+        self.depthwise = Weights((e, 1, k, k))
+        self.bn1 = LevelBatchNorm(e, levels, eps)
+        self.project = Weights((unit.out_channels, e, 1, 1))
+        self.bn2 = LevelBatchNorm(unit.out_channels, levels, eps)
+
+    def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """Runs the block computing only the first `kept` expanded channels."""
+        h = x
+        if self.spec.expand:
+            h = F.relu6(self.bn0(F.conv2d(x, self.expand.weight[:kept]), level))
+        h = conv_same(h, self.depthwise.weight[:kept], self.spec.stride, groups=kept)
+        h = F.relu6(self.bn1(h, level))
+        h = self.bn2(F.conv2d(h, self.project.weight[:, :kept]), level)
+        return h + x if self.spec.has_residual else h
+
+
+class Head(nn.Module):
+    """Unit 17: 1x1 convolution to the features, batch norm, ReLU6, global average pool, fully connected."""
+
+    def __init__(self, unit: Unit, levels: int, eps: float) -> None:
+        super().__init__()
+        f = unit.expanded_channels
+        self.conv = Weights((f, unit.in_channels, 1, 1))
+        self.bn = LevelBatchNorm(f, levels, eps)
+        self.fc = Weights((unit.out_channels, f), bias=unit.out_channels)
+
+    def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """Runs the head with the first `kept` features; returns logits [N, classes]."""
+        h = F.relu6(self.bn(F.conv2d(x, self.conv.weight[:kept]), level))
+        return F.linear(h.mean(dim=(2, 3)), self.fc.weight[:, :kept], self.fc.bias)
+
+
+_UNIT_MODULES: dict[str, type[nn.Module]] = {"stem": Stem, "mbconv": MBConv, "head": Head}
+
+
+def unit_name(arch: Architecture, index: int) -> str:
+    """The tensor-name prefix of unit `index`: `stem`, `block{i}` or `head`."""
+    kind = arch.units[index].kind
+    return f"block{index - 1}" if kind == "mbconv" else kind
+
+
+class TraplineNet(nn.Module):
+    """The whole network; `forward` runs any contiguous range of units, each at its own level."""
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.arch = arch
+        self.names = [unit_name(arch, u) for u in range(arch.unit_count)]
+        for u, unit in enumerate(arch.units):
+            module = _UNIT_MODULES[unit.kind](unit, arch.level_count, arch.batch_norm_epsilon)
+            self.add_module(self.names[u], module)
+
+    def unit(self, index: int) -> nn.Module:
+        """The module of unit `index`."""
+        return getattr(self, self.names[index])
+
+    def forward(self, x: torch.Tensor, levels: Sequence[int], start: int = 0, end: int | None = None) -> torch.Tensor:
+        """Runs units `start..<end`.
+
+        - Parameters:
+          - x: NCHW float input for unit 0, or the activation entering unit `start`.
+          - levels: a level index per unit, either for every unit of the network or for units `start..<end`.
+        - Returns: the activation leaving unit `end - 1` (NCHW), or logits [N, classes] when the head ran.
+        """
+        end = self.arch.unit_count if end is None else end
+        if not 0 <= start < end <= self.arch.unit_count:
+            raise ValueError(f"unit range {start}..<{end} outside 0..<{self.arch.unit_count}")
+        offset = self._level_offset(levels, start, end)
+        for u in range(start, end):
+            level = levels[u - offset]
+            x = self.unit(u)(x, level, self.arch.kept(u, level))
+        return x
+
+    def _level_offset(self, levels: Sequence[int], start: int, end: int) -> int:
+        if len(levels) == self.arch.unit_count:
+            return 0
+        if len(levels) == end - start:
+            return start
+        raise ValueError(
+            f"{len(levels)} levels for units {start}..<{end}: give one per unit of the network "
+            "or one per unit in the range"
+        )

@@ -1,0 +1,137 @@
+"""Writes and reads trapline model files: safetensors with a `trapline` JSON document in `__metadata__`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .architecture import INPUT_SIZE, Architecture, architecture_from_metadata
+from .images import INPUT_MEAN, INPUT_SCALE
+from .model import TraplineNet
+
+FORMAT = "trapline-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "trapline"
+DTYPES: dict[str, torch.dtype] = {"f16": torch.float16, "f32": torch.float32}
+
+
+def model_tensors(model: TraplineNet, dtype: str = "f16") -> dict[str, torch.Tensor]:
+    """The model's tensors under their model-file names, converted to the storage dtype."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+    return {name: t.detach().to(DTYPES[dtype]).contiguous() for name, t in model.state_dict().items()}
+
+
+def write(path: str | Path, model: TraplineNet, metadata: dict[str, Any], dtype: str = "f16") -> None:
+    """Writes `model` and its metadata as a trapline model file.
+
+    - Parameters:
+      - path: the file to write (replaced if it exists).
+      - metadata: the `trapline` document; `format` and `formatVersion` must be this module's.
+      - dtype: `f16` or `f32` storage.
+    """
+    if metadata.get("format") != FORMAT or metadata.get("formatVersion") != FORMAT_VERSION:
+        raise ValueError(f"metadata must declare format {FORMAT!r} version {FORMAT_VERSION}")
+    save_file(model_tensors(model, dtype), str(path), metadata={METADATA_KEY: json.dumps(metadata)})
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The `trapline` metadata document of a model file."""
+    with safe_open(str(path), framework="pt") as f:
+        header = f.metadata() or {}
+    if METADATA_KEY not in header:
+        raise ValueError(f"{path}: no {METADATA_KEY!r} entry in the safetensors metadata")
+    meta = json.loads(header[METADATA_KEY])
+    if meta.get("format") != FORMAT or meta.get("formatVersion") != FORMAT_VERSION:
+        raise ValueError(f"{path}: not a {FORMAT} version {FORMAT_VERSION} file")
+    return meta
+
+
+def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a model file as stored (F16 or F32)."""
+    with safe_open(str(path), framework="pt") as f:
+        return {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+
+
+def read(path: str | Path) -> tuple[TraplineNet, dict[str, Any]]:
+    """Loads a model file.
+
+    - Returns: a `TraplineNet` in eval mode with the stored weights upcast to float32, and the metadata.
+    - Throws: `ValueError` when the metadata is missing or foreign, or a tensor is missing, extra, of a
+      dtype other than F16/F32, or of the wrong shape for the declared architecture.
+    """
+    meta = read_metadata(path)
+    model = TraplineNet(architecture_from_metadata(meta))
+    tensors = read_tensors(path)
+    for name, tensor in tensors.items():
+        if tensor.dtype not in DTYPES.values():
+            raise ValueError(f"{path}: tensor {name} has dtype {tensor.dtype}; only F16 and F32 are allowed")
+    expected = model.state_dict()
+    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{path}: missing tensors {missing[:5]}, unexpected tensors {extra[:5]}")
+    for name, tensor in tensors.items():
+        if tensor.shape != expected[name].shape:
+            raise ValueError(f"{path}: {name} has shape {list(tensor.shape)}, expected {list(expected[name].shape)}")
+    model.load_state_dict({name: t.float() for name, t in tensors.items()})
+    return model.eval(), meta
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_metadata(
+    arch: Architecture,
+    *,
+    name: str,
+    class_names: list[str],
+    animal_ranges: list[list[int]],
+    unit_costs_ms: list[float],
+    slice_plans: dict[str, list[int]],
+    provenance: dict[str, str],
+    license: str,
+    architecture: str = "efficientnet-lite",
+) -> dict[str, Any]:
+    """The `trapline` metadata document for `arch` (field order as in docs/model-file.md)."""
+    if len(class_names) != arch.units[-1].out_channels:
+        raise ValueError(f"{len(class_names)} class names for {arch.units[-1].out_channels} classes")
+    if len(unit_costs_ms) != arch.unit_count:
+        raise ValueError(f"{len(unit_costs_ms)} unit costs for {arch.unit_count} units")
+    return {
+        "format": FORMAT,
+        "formatVersion": FORMAT_VERSION,
+        "name": name,
+        "architecture": architecture,
+        "activation": "relu6",
+        "padding": "tf-same",
+        "batchNormEpsilon": arch.batch_norm_epsilon,
+        "input": {
+            "width": INPUT_SIZE,
+            "height": INPUT_SIZE,
+            "channels": 3,
+            "mean": [INPUT_MEAN] * 3,
+            "scale": [INPUT_SCALE] * 3,
+            "crop": "center",
+        },
+        "units": [unit.to_metadata() for unit in arch.units],
+        "pruneLevels": list(arch.prune_levels),
+        "keptChannels": arch.kept_table(),
+        "slicePlans": slice_plans,
+        "unitCostsMs": unit_costs_ms,
+        "classes": {"names": class_names, "animalRanges": animal_ranges},
+        "accuracy": None,
+        "provenance": provenance,
+        "license": license,
+    }
