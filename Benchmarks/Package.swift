@@ -6,7 +6,8 @@ let package = Package(
     name: "trapline-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: "../")
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
@@ -14,6 +15,21 @@ let package = Package(
             dependencies: [.product(name: "Imaging", package: "main")],
             path: "Sources/imaging-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
-        )
+        ),
+        .executableTarget(
+            name: "inference-bench",
+            dependencies: [.product(name: "Inference", package: "main")],
+            path: "Sources/inference-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "EngineMallocs",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Inference", package: "main"),
+            ],
+            path: "Benchmarks/EngineMallocs",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

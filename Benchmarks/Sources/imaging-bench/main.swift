@@ -7,7 +7,7 @@ import Imaging
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func milliseconds(_ body: () throws -> Void) rethrows -> Double {

@@ -19,53 +19,38 @@ struct PointwiseWeights: Sendable {
 }
 
 enum Pointwise {
-    /// out[m, o] = sum_i input[m, i] * weights[o, i] + bias[o], then the epilogue; one SGEMM call.
+    /// out[m, o] = bias[o] + sum_i input[m, i] * weights[o, i], then the epilogue. The bias is written first
+    /// and SGEMM accumulates onto it (beta = 1), which spares OpenBLAS its own pass zeroing the output.
     static func run(
         _ input: UnsafePointer<Float>, rows: Int, _ layer: PointwiseWeights, into output: UnsafeMutablePointer<Float>,
         epilogue: Epilogue
     ) {
+        let channels = layer.outChannels
+        layer.bias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows { (output + row * channels).update(from: bias.baseAddress!, count: channels) }
+        }
         layer.weights.withUnsafeBufferPointer { weights in
             cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(layer.outChannels), Int32(layer.inChannels),
-                1, input, Int32(layer.inChannels), weights.baseAddress, Int32(layer.inChannels), 0, output,
-                Int32(layer.outChannels)
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(channels), Int32(layer.inChannels),
+                1, input, Int32(layer.inChannels), weights.baseAddress, Int32(layer.inChannels), 1, output,
+                Int32(channels)
             )
         }
-        layer.bias.withUnsafeBufferPointer { bias in
-            applyEpilogue(output, rows: rows, channels: layer.outChannels, bias: bias.baseAddress!, epilogue)
-        }
+        applyEpilogue(output, count: rows * channels, epilogue)
     }
 
-    static func applyEpilogue(
-        _ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>,
-        _ epilogue: Epilogue
-    ) {
-        let vectorEnd = channels - channels % 8
-        let six = SIMD8<Float>(repeating: 6)
-        for row in 0..<rows {
-            let line = output + row * channels
-            var c = 0
-            while c < vectorEnd {
-                var value = load8(line + c) + load8(bias + c)
-                switch epilogue {
-                case .relu6: value = value.clamped(lowerBound: .zero, upperBound: six)
-                case .linear: break
-                case .residual(let input):
-                    value += load8(input + row * channels + c)
-                }
-                store8(value, line + c)
-                c += 8
-            }
-            while c < channels {
-                var value = line[c] + bias[c]
-                switch epilogue {
-                case .relu6: value = min(max(value, 0), 6)
-                case .linear: break
-                case .residual(let input): value += input[row * channels + c]
-                }
-                line[c] = value
-                c += 1
-            }
+    /// ReLU6, or the residual added, over `count` contiguous values; nothing for a linear layer.
+    static func applyEpilogue(_ output: UnsafeMutablePointer<Float>, count: Int, _ epilogue: Epilogue) {
+        let vectorEnd = count - count % 8
+        switch epilogue {
+        case .linear:
+            return
+        case .relu6:
+            for i in stride(from: 0, to: vectorEnd, by: 8) { store8(relu6(load8(output + i)), output + i) }
+            for i in vectorEnd..<count { output[i] = min(max(output[i], 0), 6) }
+        case .residual(let input):
+            for i in stride(from: 0, to: vectorEnd, by: 8) { store8(load8(output + i) + load8(input + i), output + i) }
+            for i in vectorEnd..<count { output[i] += input[i] }
         }
     }
 }
