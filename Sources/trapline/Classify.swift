@@ -45,7 +45,7 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelLocation.load(model)
+        let loaded = try CLISupport.loadModel(model)
         let levels = loaded.metadata.pruneLevels
         guard let levelIndex = levels.firstIndex(where: { abs($0 - level) < 1e-9 }) else {
             throw ValidationError(

@@ -20,7 +20,7 @@ struct ModelInfo: ParsableCommand {
     var file: String?
 
     func run() throws {
-        let model = try ModelLocation.load(file)
+        let model = try CLISupport.loadModel(file)
         print(ModelInfoText.describe(model.metadata))
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Trapline: ParsableCommand {
+struct Trapline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trapline",
         abstract: "A camera-trap labelling appliance: watch a folder of JPEGs, classify them, catalog the labels.",
@@ -10,7 +10,7 @@ struct Trapline: ParsableCommand {
             SQLite catalog. See `trapline help <subcommand>`.
             """,
         version: TraplineVersion.string,
-        subcommands: [Inspect.self, Classify.self, ModelCommand.self]
+        subcommands: [Run.self, IngestCommand.self, Status.self, Classify.self, Inspect.self, ModelCommand.self]
     )
 }
 

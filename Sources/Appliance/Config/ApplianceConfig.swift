@@ -1,0 +1,43 @@
+/// Everything `trapline run` is configured by. Keys are dotted (`batch.maxSize`); see Configs/trapline.yaml.
+public struct ApplianceConfig: Sendable, Equatable {
+    public enum WatchMode: String, Sendable, CaseIterable {
+        case inotify, poll
+    }
+
+    public var watchFolder = "/srv/camera-traps"
+    public var watchMode = WatchMode.inotify
+    public var pollSeconds = 10.0
+    public var deploymentDepth = 1
+    public var settleSeconds = 10.0
+    public var catalogPath = "/var/lib/trapline/catalog.db"
+    public var modelPath: String?
+    public var threads = 1
+    public var level = 0.0
+    public var crop: String?
+    public var topK = 5
+    public var blankThreshold = 0.5
+    public var batchMaxSize = 8
+    public var batchMaxWaitSeconds = 2.0
+    public var sloSeconds = 10.0
+    public var eventGapSeconds = 60.0
+    public var maxPixels = 100_000_000
+    public var maxFileBytes = 256 << 20
+    public var logLevel = "info"
+
+    /// The embedded defaults.
+    public init() {}
+}
+
+/// A configuration value that is missing, of the wrong type or out of range, naming the key.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+
+    /// Creates an error.
+    public init(key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { "configuration key \(key): \(message)" }
+}

@@ -1,0 +1,93 @@
+import Configuration
+
+/// Reads and validates every key, turning swift-configuration's lookups into `ApplianceConfig` and any bad value
+/// into a `ConfigError` that names its key.
+struct ConfigValues {
+    let reader: ConfigReader
+
+    func config() throws -> ApplianceConfig {
+        var c = ApplianceConfig()
+        c.watchFolder = try string("watch.folder") ?? c.watchFolder
+        if let mode = try string("watch.mode") {
+            guard let parsed = ApplianceConfig.WatchMode(rawValue: mode) else {
+                throw ConfigError(key: "watch.mode", "must be inotify or poll, not \"\(mode)\"")
+            }
+            c.watchMode = parsed
+        }
+        c.pollSeconds = try double("watch.pollSeconds", in: 0.1...3600) ?? c.pollSeconds
+        c.deploymentDepth = try int("watch.deploymentDepth", in: 0...16) ?? c.deploymentDepth
+        c.settleSeconds = try double("watch.settleSeconds", in: 0...86_400) ?? c.settleSeconds
+        c.catalogPath = try string("catalog.path") ?? c.catalogPath
+        c.modelPath = try string("model.path") ?? c.modelPath
+        c.threads = try int("model.threads", in: 1...64) ?? c.threads
+        c.level = try double("model.level", in: 0...0.99) ?? c.level
+        c.crop = try string("model.crop") ?? c.crop
+        if let crop = c.crop, !["center", "full"].contains(crop) {
+            throw ConfigError(key: "model.crop", "must be center or full, not \"\(crop)\"")
+        }
+        c.topK = try int("labels.topK", in: 1...1000) ?? c.topK
+        c.blankThreshold = try double("labels.blankThreshold", in: 0...1) ?? c.blankThreshold
+        c.batchMaxSize = try int("batch.maxSize", in: 1...256) ?? c.batchMaxSize
+        c.batchMaxWaitSeconds = try double("batch.maxWaitSeconds", in: 0...3600) ?? c.batchMaxWaitSeconds
+        c.sloSeconds = try double("batch.sloSeconds", in: 0.01...86_400) ?? c.sloSeconds
+        c.eventGapSeconds = try double("events.gapSeconds", in: 0...86_400) ?? c.eventGapSeconds
+        c.maxPixels = try int("limits.maxPixels", in: 1...1_000_000_000) ?? c.maxPixels
+        c.maxFileBytes = try int("limits.maxFileBytes", in: 1...(1 << 31)) ?? c.maxFileBytes
+        c.logLevel = try string("log.level") ?? c.logLevel
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(c.logLevel) else {
+            throw ConfigError(key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        for (key, value) in [("watch.folder", c.watchFolder), ("catalog.path", c.catalogPath)] where value.isEmpty {
+            throw ConfigError(key: key, "must not be empty")
+        }
+        return c
+    }
+
+    private func missing(_ error: any Error) -> Bool {
+        String(describing: error).hasPrefix("Missing required")
+    }
+
+    private func string(_ key: String) throws -> String? {
+        do {
+            return try reader.requiredString(forKey: ConfigKey(key))
+        } catch  where missing(error) {
+            return nil
+        } catch {
+            throw ConfigError(key: key, "must be text")
+        }
+    }
+
+    private func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        let value: Int
+        do {
+            value = try reader.requiredInt(forKey: ConfigKey(key))
+        } catch  where missing(error) {
+            return nil
+        } catch {
+            throw ConfigError(key: key, "must be a whole number")
+        }
+        guard range.contains(value) else {
+            throw ConfigError(key: key, "must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+        }
+        return value
+    }
+
+    private func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        var value: Double
+        do {
+            value = try reader.requiredDouble(forKey: ConfigKey(key))
+        } catch  where missing(error) {
+            return nil
+        } catch {
+            // YAML writes `2` as an integer; accept it where a number of seconds is wanted.
+            guard let whole = try? reader.requiredInt(forKey: ConfigKey(key)) else {
+                throw ConfigError(key: key, "must be a number")
+            }
+            value = Double(whole)
+        }
+        guard range.contains(value) else {
+            throw ConfigError(key: key, "must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,85 @@
+import Catalog
+import Dispatch
+import FoundationEssentials
+import Imaging
+import Inference
+import Ingest
+
+/// Labels formed batches with the whole network on this node, off the cooperative thread pool: decoding and
+/// inference run on a dedicated serial queue, so the watcher and the service group stay responsive.
+public final class LabelingStage: @unchecked Sendable {
+    public let modelID: String
+    public let modelName: String
+    public let levelIndex: Int
+    public let levelFraction: Double
+    private let classifier: ImageClassifier
+    private let queue = DispatchQueue(label: "trapline.labeling")
+
+    /// Creates the stage.
+    /// - Parameters:
+    ///   - model: The loaded model.
+    ///   - modelID: The model file's SHA-256.
+    ///   - config: Threads, level, crop, labels and limits.
+    /// - Throws: `ConfigError` when the configured level is not one of the model's.
+    public init(model: Model, modelID: String, config: ApplianceConfig) throws {
+        guard let index = model.metadata.pruneLevels.firstIndex(where: { abs($0 - config.level) < 1e-9 }) else {
+            let levels = model.metadata.pruneLevels.map { "\($0)" }.joined(separator: ", ")
+            throw ConfigError(key: "model.level", "\(config.level) is not one of the model's levels: \(levels)")
+        }
+        self.modelID = modelID
+        self.modelName = model.metadata.name
+        self.levelIndex = index
+        self.levelFraction = model.metadata.pruneLevels[index]
+        classifier = ImageClassifier(
+            engine: Engine(model: model, threads: config.threads),
+            labeler: Labeler(metadata: model.metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold)),
+            crop: config.crop.flatMap(CropPolicy.init(rawValue:)),
+            limits: DecodeLimits(maxPixels: config.maxPixels),
+            batchSize: config.batchMaxSize
+        )
+    }
+
+    /// Labels a batch.
+    /// - Parameter batch: The batch.
+    /// - Returns: The result, ready for the catalog.
+    public func label(_ batch: FormedBatch) async throws -> BatchResult {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(with: Result { try labelNow(batch) })
+            }
+        }
+    }
+
+    func labelNow(_ batch: FormedBatch) throws -> BatchResult {
+        let start = Date().timeIntervalSince1970
+        let outcomes = try classifier.classify(batch.items.map(\.filePath), level: levelIndex)
+        var labels: [LabelRecord] = []
+        var failures: [FailureRecord] = []
+        for (item, outcome) in zip(batch.items, outcomes) {
+            switch outcome {
+            case .labeled(let label, _): labels.append(Self.record(item.mediaID, label))
+            case .failed(let error):
+                failures.append(
+                    FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
+            }
+        }
+        let end = Date().timeIntervalSince1970
+        return BatchResult(
+            firstArrival: batch.firstArrival, deadline: batch.deadline, completed: end, levels: [levelFraction],
+            nodeTimings: ["local": end - start], modelID: modelID, modelName: modelName, labels: labels,
+            failures: failures
+        )
+    }
+
+    static func record(_ mediaID: String, _ label: ImageLabel) -> LabelRecord {
+        let top = label.top.first
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(label.top)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        return LabelRecord(
+            mediaID: mediaID, isBlank: label.isBlank, scientificName: top?.name ?? "", classIndex: top?.index ?? -1,
+            probability: Double(top?.probability ?? 0), animalProbability: Double(label.animalProbability),
+            topClassesJSON: json
+        )
+    }
+}

@@ -1,0 +1,47 @@
+import GRDB
+
+/// What `trapline status` shows: images by status, the commonest species, deadline attainment.
+public struct CatalogSummary: Sendable {
+    public var pending: Int
+    public var labeled: Int
+    public var failed: Int
+    public var blank: Int
+    public var species: [(name: String, images: Int)]
+    public var batches: Int
+    public var batchesMet: Int
+    public var meanLatencyMs: Double?
+    public var lastBatch: String?
+    public var recentFailures: [(path: String, error: String)]
+}
+
+extension Catalog {
+    /// Summarises the catalog.
+    /// - Parameter topSpecies: How many species to list.
+    public func summary(topSpecies: Int = 10) throws -> CatalogSummary {
+        try read("summary") { db in
+            let counts = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM media GROUP BY status")
+            func count(_ status: String) -> Int { counts.first { ($0["status"] as String) == status }?["n"] ?? 0 }
+            let species = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT scientificName, SUM(images) AS n FROM species_counts GROUP BY scientificName ORDER BY n DESC LIMIT ?",
+                arguments: [topSpecies]
+            ).map { (name: $0["scientificName"] as String, images: $0["n"] as Int) }
+            let slo = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) AS n, COALESCE(SUM(met), 0) AS met, AVG(latencyMs) AS latency, MAX(completed) AS last FROM batches"
+            )
+            let failures = try Row.fetchAll(
+                db, sql: "SELECT filePath, error FROM media WHERE status = 'failed' ORDER BY arrivedAt DESC LIMIT 5"
+            ).map { (path: $0["filePath"] as String, error: ($0["error"] as String?) ?? "") }
+            return CatalogSummary(
+                pending: count("pending"), labeled: count("labeled"), failed: count("failed"),
+                blank: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observations WHERE observationType = 'blank'")
+                    ?? 0,
+                species: species, batches: slo?["n"] ?? 0, batchesMet: slo?["met"] ?? 0, meanLatencyMs: slo?["latency"],
+                lastBatch: slo?["last"], recentFailures: failures
+            )
+        }
+    }
+}

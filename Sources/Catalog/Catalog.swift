@@ -1,0 +1,63 @@
+import FoundationEssentials
+import GRDB
+import Logging
+
+/// The SQLite catalog: media, observations, batches, models and controller events, in WAL mode with
+/// `synchronous=FULL` (a Pi can lose power at any moment) and a busy timeout, so `sqlite3` readers never block
+/// the appliance for long. Every write that belongs together is one transaction.
+public final class Catalog: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    let logger: Logger
+
+    /// Opens (creating if needed) and migrates the catalog at `path`.
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - logger: Where to log.
+    /// - Throws: `CatalogError` with `cannotOpen`.
+    public init(path: String, logger: Logger = Logger(label: "trapline.catalog")) throws {
+        self.path = path
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw CatalogError(
+                .cannotOpen, "cannot open the catalog \(path) (check the folder exists and is writable)", cause: error)
+        }
+    }
+
+    /// Runs a write transaction, turning SQLite failures into `CatalogError.storage`.
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as CatalogError {
+            throw error
+        } catch {
+            throw CatalogError(.storage, "catalog write failed (\(what))", cause: error)
+        }
+    }
+
+    /// Runs a read, turning SQLite failures into `CatalogError.storage`.
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw CatalogError(.storage, "catalog read failed (\(what))", cause: error)
+        }
+    }
+
+    /// `PRAGMA integrity_check`'s verdict: `ok` for a sound database.
+    public func integrityCheck() throws -> String {
+        try read("integrity check") { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+
+    static func iso(_ seconds: Double) -> String { CatalogTime.format(Date(timeIntervalSince1970: seconds)) }
+}

@@ -1,0 +1,136 @@
+import GRDB
+
+/// The catalog's schema, versioned by GRDB's migrator (recorded in `grdb_migrations`). Table and column names
+/// follow Camtrap DP 1.0 where it has them, so `sqlite3 -csv` output maps straight onto its CSV files.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-camtrap-tables", migrate: createTables)
+        migrator.registerMigration("v1-views", migrate: createViews)
+        return migrator
+    }
+
+    private static func createTables(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE deployments (
+                    deploymentID TEXT PRIMARY KEY NOT NULL,
+                    locationName TEXT NOT NULL,
+                    folder TEXT NOT NULL,
+                    deploymentStart TEXT,
+                    deploymentEnd TEXT,
+                    cameraModel TEXT,
+                    cameraID TEXT
+                );
+                CREATE TABLE models (
+                    modelID TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    firstUsed TEXT NOT NULL,
+                    metadata TEXT NOT NULL
+                );
+                CREATE TABLE batches (
+                    batchID INTEGER PRIMARY KEY AUTOINCREMENT,
+                    size INTEGER NOT NULL,
+                    firstArrival TEXT NOT NULL,
+                    deadline TEXT NOT NULL,
+                    completed TEXT NOT NULL,
+                    latencyMs REAL NOT NULL,
+                    met INTEGER NOT NULL,
+                    levels TEXT NOT NULL,
+                    nodeTimings TEXT NOT NULL,
+                    modelID TEXT REFERENCES models(modelID)
+                );
+                CREATE TABLE media (
+                    mediaID TEXT PRIMARY KEY NOT NULL,
+                    deploymentID TEXT NOT NULL REFERENCES deployments(deploymentID),
+                    captureMethod TEXT NOT NULL DEFAULT 'activityDetection',
+                    timestamp TEXT NOT NULL,
+                    timestampHasOffset INTEGER NOT NULL DEFAULT 0,
+                    timestampSource TEXT NOT NULL,
+                    timeKey REAL NOT NULL,
+                    filePath TEXT NOT NULL,
+                    filePublic INTEGER NOT NULL DEFAULT 0,
+                    fileName TEXT NOT NULL,
+                    fileMediatype TEXT NOT NULL DEFAULT 'image/jpeg',
+                    fileSize INTEGER,
+                    fileModified REAL,
+                    width INTEGER,
+                    height INTEGER,
+                    cameraMake TEXT,
+                    cameraModel TEXT,
+                    cameraSerial TEXT,
+                    eventID TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'labeled', 'failed')),
+                    errorCode TEXT,
+                    error TEXT,
+                    arrived TEXT NOT NULL,
+                    arrivedAt REAL NOT NULL,
+                    batchID INTEGER REFERENCES batches(batchID)
+                );
+                CREATE INDEX media_status ON media(status, arrivedAt);
+                CREATE INDEX media_path ON media(filePath);
+                CREATE INDEX media_deployment_time ON media(deploymentID, timeKey);
+                CREATE TABLE observations (
+                    observationID TEXT PRIMARY KEY NOT NULL,
+                    deploymentID TEXT NOT NULL REFERENCES deployments(deploymentID),
+                    mediaID TEXT NOT NULL REFERENCES media(mediaID),
+                    eventID TEXT,
+                    eventStart TEXT,
+                    eventEnd TEXT,
+                    observationLevel TEXT NOT NULL DEFAULT 'media',
+                    observationType TEXT NOT NULL CHECK (observationType IN ('animal', 'blank')),
+                    scientificName TEXT,
+                    classIndex INTEGER NOT NULL,
+                    count INTEGER,
+                    classificationMethod TEXT NOT NULL DEFAULT 'machine',
+                    classifiedBy TEXT NOT NULL,
+                    classificationTimestamp TEXT NOT NULL,
+                    classificationProbability REAL NOT NULL,
+                    animalProbability REAL NOT NULL,
+                    topClasses TEXT NOT NULL,
+                    modelID TEXT NOT NULL REFERENCES models(modelID),
+                    pruneLevels TEXT NOT NULL,
+                    batchID INTEGER NOT NULL REFERENCES batches(batchID)
+                );
+                CREATE UNIQUE INDEX observations_media ON observations(mediaID);
+                CREATE INDEX observations_name ON observations(scientificName);
+                CREATE TABLE controller_events (
+                    eventID INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    node TEXT,
+                    levels TEXT,
+                    reason TEXT NOT NULL
+                );
+                """
+        )
+    }
+
+    private static func createViews(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE VIEW species_counts AS
+                    SELECT o.scientificName AS scientificName, o.deploymentID AS deploymentID,
+                           COUNT(*) AS images, COUNT(DISTINCT o.eventID) AS events,
+                           MIN(m.timestamp) AS firstSeen, MAX(m.timestamp) AS lastSeen
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    WHERE o.observationType = 'animal'
+                    GROUP BY o.scientificName, o.deploymentID
+                    ORDER BY images DESC;
+                CREATE VIEW latest_observations AS
+                    SELECT m.timestamp AS timestamp, m.deploymentID AS deploymentID, m.filePath AS filePath,
+                           o.observationType AS observationType, o.scientificName AS scientificName,
+                           ROUND(o.classificationProbability, 3) AS probability,
+                           ROUND(o.animalProbability, 3) AS animalProbability, o.pruneLevels AS pruneLevels
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    ORDER BY o.classificationTimestamp DESC, m.timestamp DESC;
+                CREATE VIEW slo_by_hour AS
+                    SELECT substr(completed, 1, 13) || ':00' AS hour, COUNT(*) AS batches, SUM(size) AS images,
+                           SUM(met) AS met, ROUND(100.0 * SUM(met) / COUNT(*), 1) AS attainmentPercent,
+                           ROUND(AVG(latencyMs), 1) AS meanLatencyMs, ROUND(MAX(latencyMs), 1) AS maxLatencyMs
+                    FROM batches GROUP BY hour ORDER BY hour;
+                """
+        )
+    }
+}
