@@ -6,6 +6,10 @@ let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+// The numeric modules are optimised even in debug builds: unoptimised SIMD loops run a hundred times slower,
+// which would make the end-to-end tests (hundreds of images through the network) take an hour.
+let numeric: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "trapline",
     platforms: [.macOS(.v15)],
@@ -40,12 +44,12 @@ let package = Package(
         .target(
             name: "Imaging",
             dependencies: ["CJPEG", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strict
+            swiftSettings: numeric
         ),
         .target(
             name: "Inference",
             dependencies: ["COpenBLAS", "Imaging", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strict
+            swiftSettings: numeric
         ),
         .target(
             name: "Catalog",

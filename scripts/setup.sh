@@ -3,27 +3,33 @@
 #   scripts/setup.sh          build dependencies (C libraries the binary links)
 #   scripts/setup.sh --test   also the reference tools and real images the tests compare against
 #   scripts/setup.sh --bench  also what the benchmarks need (wallpaper photos, Pillow)
+#   scripts/setup.sh --run    also the sample photos and sqlite3 for scripts/run.sh
 # Safe to run again: it checks before it installs, and says what it installs.
 set -euo pipefail
 
 want_test=0
 want_bench=0
+want_run=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
     --bench) want_bench=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --run) want_run=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 64 ;;
   esac
 done
 
-build_packages=(pkg-config libjpeg62-turbo-dev libopenblas-dev)
-test_packages=(libjpeg-turbo-progs libjxl-testdata libimage-exiftool-perl plasma-workspace-wallpapers opencv-doc python3-pip)
+build_packages=(pkg-config libjpeg62-turbo-dev libopenblas-dev libsqlite3-dev)
+test_packages=(libjpeg-turbo-progs libjxl-testdata libimage-exiftool-perl plasma-workspace-wallpapers opencv-doc python3-pip
+  darknet sqlite3 util-linux)
+run_packages=(darknet sqlite3)
 bench_packages=(plasma-workspace-wallpapers)
 
 packages=("${build_packages[@]}")
 ((want_test)) && packages+=("${test_packages[@]}")
 ((want_bench)) && packages+=("${bench_packages[@]}")
+((want_run)) && packages+=("${run_packages[@]}")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,84 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `trapline run` process under test: started with a config file, ready when it says READY=1 on its notify
+/// socket, stopped with SIGTERM or killed with SIGKILL. Run as `nobody` when the tests run as root, so file
+/// permissions mean what they mean for the real service user.
+public final class Daemon: @unchecked Sendable {
+    public let process = Process()
+    public let log: String
+    let listener: NotifyListener
+
+    public init(binary: String, config: String, directory: TemporaryDirectory, name: String = "daemon") throws {
+        log = directory.file("\(name).log")
+        listener = try NotifyListener(path: directory.file("\(name).notify"))
+        try Data().write(to: URL(fileURLWithPath: log))
+        chmod(log, 0o666)
+        let asNobody = getuid() == 0
+        process.executableURL = URL(fileURLWithPath: asNobody ? "/usr/bin/setpriv" : binary)
+        process.arguments =
+            (asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] : []) + [
+                "run", "--config", config,
+            ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = listener.path
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        process.environment = environment
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+    }
+
+    /// Starts the daemon and waits for READY=1.
+    public func start(timeout: Double = 60) throws {
+        try process.run()
+        guard listener.wait(for: "READY=1", timeout: timeout) else {
+            process.terminate()
+            throw FixtureError("trapline did not report READY=1 within \(timeout) s; log:\n\(logText)")
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    public func stop() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    public func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    public var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+/// Runs a query with the sqlite3 shell (an independent reader of the catalog) and returns its rows.
+public func sqlite(_ database: String, _ query: String) throws -> [[String]] {
+    let result = try runCommand("sqlite3", ["-separator", "\t", database, query])
+    return result.output.split(separator: "\n", omittingEmptySubsequences: true).map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+}
+
+/// Polls `condition` every 0.2 s until it holds or `timeout` seconds pass.
+public func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(200_000)
+    }
+    return try condition()
+}
+
+/// Small distinct JPEGs: the same photo with a numbered comment segment after SOI, so each has its own bytes
+/// (and content hash) while decoding to the same pixels.
+public func distinctJPEG(_ base: [UInt8], number: Int) -> [UInt8] {
+    let comment = Array("trapline test image \(number)".utf8)
+    let length = comment.count + 2
+    return [0xFF, 0xD8, 0xFF, 0xFE, UInt8(length >> 8), UInt8(length & 0xFF)] + comment + base.dropFirst(2)
+}
