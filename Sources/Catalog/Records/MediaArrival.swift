@@ -55,4 +55,12 @@ public struct PendingMedia: Sendable, Equatable {
     public var deploymentID: String
     /// When the file arrived (seconds since 1970): the start of its batch's deadline.
     public var arrivedAt: Double
+
+    /// Creates a pending item.
+    public init(mediaID: String, filePath: String, deploymentID: String, arrivedAt: Double) {
+        self.mediaID = mediaID
+        self.filePath = filePath
+        self.deploymentID = deploymentID
+        self.arrivedAt = arrivedAt
+    }
 }
