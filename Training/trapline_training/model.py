@@ -67,14 +67,25 @@ class BatchNormStats(nn.Module):
 class LevelBatchNorm(nn.Module):
     """A batch-norm site with one set of statistics per prune level (`level0`, `level1`, ...).
 
-    Always normalises with the stored statistics (inference form): pruning-robust training, which will
-    estimate each level's statistics, is a later step.
+    `mode` is `inference` (the default: every level normalises with its stored statistics) except while
+    `batchnorm.recalibrate` re-estimates the statistics of the levels in `adapting`, batch by batch:
+    - `reference`: the unpruned network runs (stored level-0 statistics); the site records the batch's
+      per-channel mean and variance of its input in `reference`;
+    - `calibrate`: a pruned network runs; at a level in `adapting` the site adds the batch's mean and
+      variance, paired with the reference's, to `calibration[level]` and normalises so that its output has
+      the mean and variance the unpruned network's output has on this batch (other levels: stored statistics).
     """
+
+    MODES = ("inference", "reference", "calibrate")
 
     def __init__(self, channels: int, levels: int, eps: float) -> None:
         super().__init__()
         self.eps = eps
         self.levels = levels
+        self.mode = "inference"
+        self.adapting: frozenset[int] = frozenset()
+        self.reference: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.calibration: dict[int, torch.Tensor] = {}
         for level in range(levels):
             self.add_module(f"level{level}", BatchNormStats(channels))
 
@@ -85,9 +96,55 @@ class LevelBatchNorm(nn.Module):
         return getattr(self, f"level{level}")
 
     def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
-        """Normalises the first `x.shape[1]` channels with level `level`'s statistics."""
+        """Normalises the first `x.shape[1]` channels with level `level`'s statistics (see `mode`)."""
         s, c = self.stats(level), x.shape[1]
+        if self.mode == "reference":
+            var, mean = torch.var_mean(x.detach(), dim=(0, 2, 3), correction=0)
+            self.reference = (mean, var)
+        elif self.mode == "calibrate" and level in self.adapting:
+            if self.reference is None:
+                raise RuntimeError("calibrate mode needs a reference pass on the same batch first")
+            var, mean = torch.var_mean(x.detach(), dim=(0, 2, 3), correction=0)
+            ref_mean, ref_var = self.reference[0][:c], self.reference[1][:c]
+            self._accumulate(level, mean, var, ref_mean, ref_var, x[:, 0].numel())
+            mu, var_stored = matched_statistics(mean, var, ref_mean, ref_var, self.stats(0), c, self.eps)
+            return F.batch_norm(x, mu, var_stored, s.weight[:c], s.bias[:c], False, 0.0, self.eps)
         return F.batch_norm(x, s.mean[:c], s.var[:c], s.weight[:c], s.bias[:c], False, 0.0, self.eps)
+
+    def _accumulate(
+        self, level: int, mean: torch.Tensor, var: torch.Tensor, ref_mean: torch.Tensor, ref_var: torch.Tensor, n: int
+    ) -> None:
+        c = mean.shape[0]
+        if level not in self.calibration:
+            self.calibration[level] = torch.zeros(5, self.stats(level).mean.shape[0], dtype=torch.float64)
+        sums = self.calibration[level]
+        for row, (m, v) in enumerate(((mean, var), (ref_mean, ref_var))):
+            m64 = m.double()
+            sums[2 * row, :c] += m64 * n
+            sums[2 * row + 1, :c] += (v.double() + m64 * m64) * n
+        sums[4, :c] += n
+
+
+def matched_statistics(
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    ref_mean: torch.Tensor,
+    ref_var: torch.Tensor,
+    ref_stats: BatchNormStats,
+    channels: int,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Statistics (mean, var) for a pruned input with moments (mean, var) such that normalising it gives the
+    same moments as normalising the unpruned input, of moments (ref_mean, ref_var), with `ref_stats`.
+
+    With s = sqrt(var + eps) and s0 = sqrt(ref_var + eps): sigma = sigma0 * s / s0 and
+    mu = mean - (ref_mean - mu0) * s / s0, where sigma0 = sqrt(var0 + eps) of the stored level-0 statistics.
+    Where the input is the unpruned one (unpruned units), this returns the level-0 statistics.
+    """
+    mu0, var0 = ref_stats.mean[:channels].to(mean.dtype), ref_stats.var[:channels].to(mean.dtype)
+    ratio = torch.sqrt(var + eps) / torch.sqrt(ref_var + eps)
+    sigma = torch.sqrt(var0 + eps) * ratio
+    return mean - (ref_mean - mu0) * ratio, (sigma * sigma - eps).clamp_min(0)
 
 
 class Stem(nn.Module):
