@@ -10,7 +10,9 @@ struct Trapline: AsyncParsableCommand {
             SQLite catalog. See `trapline help <subcommand>`.
             """,
         version: TraplineVersion.string,
-        subcommands: [Run.self, IngestCommand.self, Status.self, Classify.self, Inspect.self, ModelCommand.self]
+        subcommands: [
+            Run.self, IngestCommand.self, Status.self, Export.self, Classify.self, Inspect.self, ModelCommand.self,
+        ]
     )
 }
 

@@ -28,6 +28,39 @@ import Testing
             #expect(status.output.contains("31: 30 labelled"))
             #expect(status.output.contains("1 failed"))
             #expect(status.output.contains("broken.jpg"))
+
+            let exported = dir.file("md.json")
+            let export = try runCommand(
+                InspectCommandTests.binary(), ["export", "megadetector", exported, "--catalog", catalog])
+            #expect(export.output.contains("31 images"))
+            try Self.checkMegaDetector(exported)
+        }
+    }
+
+    /// The MegaDetector batch output format (1.4), as its readers expect it.
+    static func checkMegaDetector(_ path: String) throws {
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let info = try #require(json["info"] as? [String: Any])
+        #expect(info["format_version"] as? String == "1.4")
+        #expect((json["detection_categories"] as? [String: String])?["1"] == "animal")
+        let categories = try #require(json["classification_categories"] as? [String: String])
+        let images = try #require(json["images"] as? [[String: Any]])
+        #expect(images.count == 31)
+        let failed = images.filter { $0["failure"] != nil }
+        #expect(failed.count == 1 && (failed.first?["file"] as? String)?.hasSuffix("broken.jpg") == true)
+        for image in images where image["failure"] == nil {
+            let detections = try #require(image["detections"] as? [[String: Any]])
+            for detection in detections {
+                #expect(detection["category"] as? String == "1")
+                #expect(detection["bbox"] as? [Double] == [0, 0, 1, 1])
+                let classifications = try #require(detection["classifications"] as? [[Any]])
+                for pair in classifications {
+                    let category = try #require(pair.first as? String)
+                    #expect(categories[category] != nil)
+                    #expect((pair.last as? Double).map { (0...1).contains($0) } == true)
+                }
+            }
         }
     }
 }

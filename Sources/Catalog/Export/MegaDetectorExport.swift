@@ -1,0 +1,139 @@
+import FoundationEssentials
+import GRDB
+
+/// The catalog as a MegaDetector batch output file (format 1.4), the format camera-trap tools (Timelapse,
+/// EcoAssist, the MegaDetector postprocessing scripts) read. trapline classifies whole frames and does not
+/// locate animals, so an image with an animal has one detection covering the whole frame (`bbox` [0, 0, 1, 1]),
+/// its confidence the animal probability, its classifications the top classes; a blank image has no
+/// detections; an image that failed has `failure`. Pending images are left out.
+public struct MegaDetectorExport: Encodable {
+    struct Info: Encodable {
+        let formatVersion = "1.4"
+        let detector: String
+        let detectionCompletionTime: String
+        let classifier: String
+        let classificationCompletionTime: String
+
+        enum CodingKeys: String, CodingKey {
+            case formatVersion = "format_version", detector, classifier
+            case detectionCompletionTime = "detection_completion_time"
+            case classificationCompletionTime = "classification_completion_time"
+        }
+    }
+
+    struct Detection: Encodable {
+        let category = "1"
+        let conf: Double
+        let bbox: [Double] = [0, 0, 1, 1]
+        let classifications: [[ClassificationValue]]
+    }
+
+    enum ClassificationValue: Encodable {
+        case category(String)
+        case confidence(Double)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .category(let value): try container.encode(value)
+            case .confidence(let value): try container.encode(value)
+            }
+        }
+    }
+
+    struct Image: Encodable {
+        let file: String
+        let detections: [Detection]?
+        let failure: String?
+    }
+
+    let info: Info
+    let detectionCategories = ["1": "animal", "2": "person", "3": "vehicle"]
+    let classificationCategories: [String: String]
+    let images: [Image]
+
+    enum CodingKeys: String, CodingKey {
+        case info, images
+        case detectionCategories = "detection_categories"
+        case classificationCategories = "classification_categories"
+    }
+
+    private struct TopClass: Decodable {
+        let index: Int
+        let name: String
+        let probability: Double
+    }
+
+    /// Builds the export from a catalog.
+    /// - Parameter root: File paths under this folder are written relative to it.
+    static func build(_ db: Database, root: String?) throws -> MegaDetectorExport {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT m.filePath, m.status, m.errorCode, m.error, o.observationType, o.animalProbability, o.topClasses,
+                       o.classifiedBy, o.classificationTimestamp
+                FROM media m LEFT JOIN observations o ON o.mediaID = m.mediaID
+                WHERE m.status != 'pending' ORDER BY m.filePath
+                """
+        )
+        var categories: [String: String] = [:]
+        var images: [Image] = []
+        var classifier = "trapline"
+        var latest = ""
+        let prefix = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for row in rows {
+            let path: String = row["filePath"]
+            let file = prefix.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path
+            guard (row["status"] as String) == "labeled" else {
+                images.append(
+                    Image(file: file, detections: nil, failure: "\(row["errorCode"] ?? ""): \(row["error"] ?? "")"))
+                continue
+            }
+            classifier = row["classifiedBy"] ?? classifier
+            latest = max(latest, row["classificationTimestamp"] ?? "")
+            guard (row["observationType"] as String?) == "animal" else {
+                images.append(Image(file: file, detections: [], failure: nil))
+                continue
+            }
+            let top =
+                (try? JSONDecoder().decode([TopClass].self, from: Data(((row["topClasses"] as String?) ?? "[]").utf8)))
+                ?? []
+            for entry in top { categories[String(entry.index)] = entry.name }
+            let classifications = top.map {
+                [ClassificationValue.category(String($0.index)), .confidence($0.probability)]
+            }
+            images.append(
+                Image(
+                    file: file,
+                    detections: [Detection(conf: row["animalProbability"] ?? 0, classifications: classifications)],
+                    failure: nil))
+        }
+        let info = Info(
+            detector: "none (trapline classifies whole frames)", detectionCompletionTime: latest,
+            classifier: classifier,
+            classificationCompletionTime: latest
+        )
+        return MegaDetectorExport(info: info, classificationCategories: categories, images: images)
+    }
+}
+
+extension Catalog {
+    /// Writes the catalog as a MegaDetector batch output file.
+    /// - Parameters:
+    ///   - path: The JSON file to write.
+    ///   - root: File paths under this folder are written relative to it.
+    /// - Returns: The number of images written.
+    /// - Throws: `CatalogError`.
+    @discardableResult
+    public func exportMegaDetector(to path: String, root: String?) throws -> Int {
+        let export = try read("MegaDetector export") { db in try MegaDetectorExport.build(db, root: root) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try encoder.encode(export).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CatalogError(.export, "cannot write \(path)", cause: error)
+        }
+        return export.images.count
+    }
+}
