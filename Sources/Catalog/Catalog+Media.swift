@@ -110,15 +110,9 @@ extension Catalog {
     public func pendingItem(_ mediaID: String) throws -> PendingMedia? {
         try read("pending item") { db in
             try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT mediaID, filePath, deploymentID, arrivedAt FROM media WHERE mediaID = ? AND status = 'pending'",
+                db, sql: "SELECT \(Self.pendingColumns) FROM media WHERE mediaID = ? AND status = 'pending'",
                 arguments: [mediaID]
-            ).map { row in
-                PendingMedia(
-                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
-                    arrivedAt: row["arrivedAt"])
-            }
+            ).map(Self.pendingMedia)
         }
     }
 
@@ -126,15 +120,17 @@ extension Catalog {
     public func pending(limit: Int = 10_000) throws -> [PendingMedia] {
         try read("pending media") { db in
             try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT mediaID, filePath, deploymentID, arrivedAt FROM media WHERE status = 'pending' ORDER BY arrivedAt LIMIT ?",
+                db, sql: "SELECT \(Self.pendingColumns) FROM media WHERE status = 'pending' ORDER BY arrivedAt LIMIT ?",
                 arguments: [limit]
-            ).map { row in
-                PendingMedia(
-                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
-                    arrivedAt: row["arrivedAt"])
-            }
+            ).map(Self.pendingMedia)
         }
+    }
+
+    private static let pendingColumns = "mediaID, filePath, deploymentID, arrivedAt"
+
+    private static func pendingMedia(_ row: Row) -> PendingMedia {
+        PendingMedia(
+            mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
+            arrivedAt: row["arrivedAt"])
     }
 }
