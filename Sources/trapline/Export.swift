@@ -5,7 +5,7 @@ import Catalog
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export the catalog for other camera-trap tools.",
-        subcommands: [MegaDetectorCommand.self]
+        subcommands: [CamtrapDPCommand.self, MegaDetectorCommand.self]
     )
 }
 
@@ -32,6 +32,58 @@ struct MegaDetectorCommand: AsyncParsableCommand {
             let catalog = try Catalog(path: config.catalogPath)
             let count = try catalog.exportMegaDetector(to: file, root: config.watchFolder)
             print("wrote \(file): \(count) images")
+        } catch let error as CatalogError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+struct CamtrapDPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "camtrap-dp",
+        abstract: "Write the catalog as a Camtrap DP 1.0 data package (datapackage.json and three CSV files).",
+        discussion: """
+            Camtrap DP requires each deployment's coordinates: set them in the catalog first, for example \
+            sqlite3 catalog.db "UPDATE deployments SET latitude = 4.21, longitude = -71.35 WHERE deploymentID = 'A05'". \
+            Capture times must carry a UTC offset: give the cameras' offset with --utc-offset when they wrote none. \
+            scientificName holds the model's class name (ImageNet names for the bundled model, not taxa).
+            """
+    )
+
+    @Argument(help: "The folder to write the package into.")
+    var folder: String
+
+    @Option(help: "UTC offset of cameras that recorded none, as +HH:MM or -HH:MM.")
+    var utcOffset: String?
+
+    @Option(help: "The package and project title.")
+    var title = "trapline camera-trap labels"
+
+    @Option(help: "The contact person or organisation.")
+    var contact = "trapline appliance"
+
+    @OptionGroup var options: ApplianceOptions
+
+    func validate() throws {
+        if let offset = utcOffset,
+            offset.count != 6 || !(offset.hasPrefix("+") || offset.hasPrefix("-")) || Array(offset)[3] != ":"
+        {
+            throw ValidationError("--utc-offset must look like +02:00 or -05:00")
+        }
+    }
+
+    func run() async throws {
+        let config = try await options.load(extra: [:])
+        do {
+            let catalog = try Catalog(path: config.catalogPath)
+            let counts = try catalog.exportCamtrapDP(
+                to: folder,
+                options: CamtrapDPOptions(
+                    utcOffset: utcOffset, title: title, contact: contact, root: config.watchFolder)
+            )
+            print(
+                "wrote \(folder): \(counts.deployments) deployments, \(counts.media) media, \(counts.observations) observations"
+            )
         } catch let error as CatalogError {
             throw CLIError(error.description)
         }

@@ -34,6 +34,29 @@ import Testing
                 InspectCommandTests.binary(), ["export", "megadetector", exported, "--catalog", catalog])
             #expect(export.output.contains("31 images"))
             try Self.checkMegaDetector(exported)
+
+            // Camtrap DP needs coordinates and a UTC offset: first the clear refusals, then a valid package.
+            let package = dir.file("camtrap-dp")
+            let noCoordinates = try runCommand(
+                InspectCommandTests.binary(),
+                ["export", "camtrap-dp", package, "--catalog", catalog, "--utc-offset=-05:00"],
+                check: false
+            )
+            #expect(noCoordinates.status != 0 && noCoordinates.errorOutput.contains("UPDATE deployments SET latitude"))
+            try runCommand(
+                "sqlite3", [catalog, "UPDATE deployments SET latitude = 4.2 + rowid / 100.0, longitude = -71.3"])
+            let written = try runCommand(
+                InspectCommandTests.binary(),
+                ["export", "camtrap-dp", package, "--catalog", catalog, "--utc-offset=-05:00"]
+            )
+            #expect(written.output.contains("3 deployments, 31 media, 30 observations"))
+            let validation = try runCommand(
+                "python3",
+                [Fixtures.referenceScript("validate_camtrap_dp.py"), package, Fixtures.referenceScript("camtrap-dp")],
+                check: false
+            )
+            #expect(
+                validation.output.trimmingCharacters(in: .whitespacesAndNewlines) == "valid", "\(validation.output)")
         }
     }
 

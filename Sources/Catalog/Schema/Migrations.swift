@@ -7,6 +7,16 @@ enum Migrations {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-camtrap-tables", migrate: createTables)
         migrator.registerMigration("v1-views", migrate: createViews)
+        migrator.registerMigration("v2-deployment-coordinates") { db in
+            // Camtrap DP requires where each camera stood; people fill these in with sqlite3.
+            try db.execute(
+                sql: """
+                    ALTER TABLE deployments ADD COLUMN latitude REAL;
+                    ALTER TABLE deployments ADD COLUMN longitude REAL;
+                    ALTER TABLE deployments ADD COLUMN coordinateUncertainty INTEGER;
+                    """
+            )
+        }
         return migrator
     }
 

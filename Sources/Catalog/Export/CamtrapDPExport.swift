@@ -1,0 +1,183 @@
+import FoundationEssentials
+import GRDB
+
+/// Options for a Camtrap DP export.
+public struct CamtrapDPOptions: Sendable {
+    /// The UTC offset of cameras that wrote no offset (`+02:00`); Camtrap DP timestamps must carry one.
+    public var utcOffset: String?
+    public var title: String
+    public var contact: String
+    /// Media paths under this folder are written relative to it.
+    public var root: String?
+
+    /// Creates options.
+    public init(utcOffset: String?, title: String, contact: String, root: String?) {
+        self.utcOffset = utcOffset
+        self.title = title
+        self.contact = contact
+        self.root = root
+    }
+}
+
+/// Writes the catalog as a Camtrap DP 1.0 data package: `datapackage.json` plus `deployments.csv`,
+/// `media.csv` and `observations.csv`, whose columns are the standard's. Labelled and failed media are
+/// exported (failed ones without observations); pending media are left out.
+enum CamtrapDPExport {
+    static let version = "1.0"
+    static let base = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0"
+
+    static let deploymentColumns = [
+        "deploymentID", "locationID", "locationName", "latitude", "longitude", "coordinateUncertainty",
+        "deploymentStart",
+        "deploymentEnd", "setupBy", "cameraID", "cameraModel", "cameraDelay", "cameraHeight", "cameraDepth",
+        "cameraTilt",
+        "cameraHeading", "detectionDistance", "timestampIssues", "baitUse", "featureType", "habitat",
+        "deploymentGroups",
+        "deploymentTags", "deploymentComments",
+    ]
+    static let mediaColumns = [
+        "mediaID", "deploymentID", "captureMethod", "timestamp", "filePath", "filePublic", "fileName", "fileMediatype",
+        "exifData", "favorite", "mediaComments",
+    ]
+    static let observationColumns = [
+        "observationID", "deploymentID", "mediaID", "eventID", "eventStart", "eventEnd", "observationLevel",
+        "observationType", "cameraSetupType", "scientificName", "count", "lifeStage", "sex", "behavior", "individualID",
+        "individualPositionRadius", "individualPositionAngle", "individualSpeed", "bboxX", "bboxY", "bboxWidth",
+        "bboxHeight", "classificationMethod", "classifiedBy", "classificationTimestamp", "classificationProbability",
+        "observationTags", "observationComments",
+    ]
+
+    struct Tables {
+        var deployments = CSVWriter()
+        var media = CSVWriter()
+        var observations = CSVWriter()
+        var start = ""
+        var end = ""
+        var taxa: Set<String> = []
+        var box: (minLat: Double, maxLat: Double, minLon: Double, maxLon: Double) = (90, -90, 180, -180)
+    }
+
+    static func build(_ db: Database, _ options: CamtrapDPOptions) throws -> Tables {
+        var tables = Tables()
+        tables.deployments.row(deploymentColumns)
+        tables.media.row(mediaColumns)
+        tables.observations.row(observationColumns)
+        try writeMedia(db, options, &tables)
+        try writeDeployments(db, options, &tables)
+        try writeObservations(db, options, &tables)
+        return tables
+    }
+
+    private static func writeDeployments(_ db: Database, _ options: CamtrapDPOptions, _ tables: inout Tables) throws {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT d.deploymentID, d.locationName, d.latitude, d.longitude, d.coordinateUncertainty, d.cameraID,
+                       d.cameraModel, MIN(m.timestamp) AS first, MAX(m.timestamp) AS last
+                FROM deployments d JOIN media m ON m.deploymentID = d.deploymentID
+                WHERE m.status != 'pending' AND m.mediaID NOT LIKE 'path:%'
+                GROUP BY d.deploymentID ORDER BY d.deploymentID
+                """
+        )
+        for row in rows {
+            let id: String = row["deploymentID"]
+            guard let latitude = row["latitude"] as Double?, let longitude = row["longitude"] as Double? else {
+                throw CatalogError(
+                    .export,
+                    "deployment \(id) has no coordinates, which Camtrap DP requires; set them with: sqlite3 CATALOG "
+                        + "\"UPDATE deployments SET latitude = 4.21, longitude = -71.35 WHERE deploymentID = '\(id)'\""
+                )
+            }
+            tables.box = (
+                min(tables.box.minLat, latitude), max(tables.box.maxLat, latitude), min(tables.box.minLon, longitude),
+                max(tables.box.maxLon, longitude)
+            )
+            var fields = [String?](repeating: nil, count: deploymentColumns.count)
+            fields[0] = id
+            fields[2] = row["locationName"]
+            fields[3] = "\(latitude)"
+            fields[4] = "\(longitude)"
+            fields[5] = (row["coordinateUncertainty"] as Int?).map(String.init)
+            fields[6] = try timestamp(row["first"], options)
+            fields[7] = try timestamp(row["last"], options)
+            fields[9] = row["cameraID"]
+            fields[10] = (row["cameraModel"] as String?).flatMap { $0.isEmpty ? nil : $0 }
+            tables.deployments.row(fields)
+        }
+    }
+
+    private static func writeMedia(_ db: Database, _ options: CamtrapDPOptions, _ tables: inout Tables) throws {
+        let prefix = options.root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT mediaID, deploymentID, timestamp, timestampHasOffset, filePath, fileName, fileMediatype, error
+                FROM media WHERE status != 'pending' AND mediaID NOT LIKE 'path:%' ORDER BY deploymentID, timeKey
+                """
+        )
+        for row in rows {
+            let path: String = row["filePath"]
+            let relative = prefix.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path
+            let time = try timestamp(row["timestamp"], options)
+            tables.start = tables.start.isEmpty ? time : min(tables.start, time)
+            tables.end = max(tables.end, time)
+            tables.media.row([
+                row["mediaID"], row["deploymentID"], "activityDetection", time, relative, "false", row["fileName"],
+                row["fileMediatype"], nil, nil, row["error"],
+            ])
+        }
+    }
+
+    private static func writeObservations(_ db: Database, _ options: CamtrapDPOptions, _ tables: inout Tables) throws {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.*, m.timestamp AS mediaTime FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                ORDER BY o.deploymentID, m.timeKey
+                """
+        )
+        for row in rows {
+            var fields = [String?](repeating: nil, count: observationColumns.count)
+            let mediaTime: String = row["mediaTime"]
+            fields[0] = row["observationID"]
+            fields[1] = row["deploymentID"]
+            fields[2] = row["mediaID"]
+            fields[3] = row["eventID"]
+            fields[4] = try timestamp(row["eventStart"] ?? mediaTime, options)
+            fields[5] = try timestamp(row["eventEnd"] ?? mediaTime, options)
+            fields[6] = "media"
+            fields[7] = row["observationType"]
+            fields[9] = row["scientificName"]
+            fields[10] = (row["count"] as Int?).map(String.init)
+            fields[22] = "machine"
+            fields[23] = row["classifiedBy"]
+            fields[24] = try timestamp(row["classificationTimestamp"], options)
+            fields[25] = (row["classificationProbability"] as Double?).map { "\($0)" }
+            // Camtrap DP tags are `key:value` pairs separated by `|`.
+            let levels: String = row["pruneLevels"] ?? ""
+            let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
+            fields[26] = "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
+            if let name = fields[9], !name.isEmpty { tables.taxa.insert(name) }
+            tables.observations.row(fields)
+        }
+    }
+
+    /// A catalog timestamp as Camtrap DP wants it: ISO 8601 to the second (its format is `%Y-%m-%dT%H:%M:%S%z`,
+    /// without fractions), with an offset (`Z`, `+02:00`).
+    static func timestamp(_ raw: String, _ options: CamtrapDPOptions) throws -> String {
+        var value = raw
+        if value.count > 19, value[value.index(value.startIndex, offsetBy: 19)] == "." {
+            let fraction = value.index(value.startIndex, offsetBy: 19)
+            let rest = value[value.index(after: fraction)...].drop { $0.isNumber }
+            value = String(value[..<fraction]) + rest
+        }
+        if value.hasSuffix("Z") || value.dropFirst(19).contains(where: { $0 == "+" || $0 == "-" }) { return value }
+        guard let offset = options.utcOffset else {
+            throw CatalogError(
+                .export,
+                "capture times without a UTC offset (\(value)): give the cameras' offset with --utc-offset (for example +02:00)"
+            )
+        }
+        return value + offset
+    }
+}
