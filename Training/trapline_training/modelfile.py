@@ -53,6 +53,39 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
+def validate_accuracy(meta: dict[str, Any]) -> None:
+    """Checks the `accuracy` document (null, or agreement curves per slice of a plan; docs/model-file.md).
+
+    - Throws: `ValueError` naming what is wrong.
+    """
+    accuracy = meta.get("accuracy")
+    if accuracy is None:
+        return
+    levels = len(meta["pruneLevels"])
+    plan = meta["slicePlans"].get(str(accuracy.get("plan")))
+    if plan is None:
+        raise ValueError(f"accuracy refers to plan {accuracy.get('plan')!r}, which slicePlans lacks")
+    slices, uniform = accuracy.get("slices"), accuracy.get("uniform")
+    if not isinstance(slices, list) or len(slices) != len(plan) - 1:
+        raise ValueError(f"accuracy.slices needs one curve per slice of plan {accuracy['plan']}")
+    for curve in [*slices, uniform]:
+        if not isinstance(curve, list) or len(curve) != levels:
+            raise ValueError(f"accuracy curves need one value per prune level ({levels})")
+        if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in curve):
+            raise ValueError(f"accuracy values must lie in 0...1: {curve}")
+    if not isinstance(accuracy.get("metric"), str) or not isinstance(accuracy.get("images"), int):
+        raise ValueError("accuracy needs a metric name and an image count")
+
+
+def set_accuracy(path: str | Path, accuracy: dict[str, Any] | None) -> None:
+    """Rewrites a model file with a new `accuracy` document; the tensors are written back as stored."""
+    meta = read_metadata(path)
+    meta["accuracy"] = accuracy
+    validate_accuracy(meta)
+    tensors = read_tensors(path)
+    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+
+
 def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     """Every tensor of a model file as stored (F16 or F32)."""
     with safe_open(str(path), framework="pt") as f:
@@ -63,10 +96,11 @@ def read(path: str | Path) -> tuple[TraplineNet, dict[str, Any]]:
     """Loads a model file.
 
     - Returns: a `TraplineNet` in eval mode with the stored weights upcast to float32, and the metadata.
-    - Throws: `ValueError` when the metadata is missing or foreign, or a tensor is missing, extra, of a
-      dtype other than F16/F32, or of the wrong shape for the declared architecture.
+    - Throws: `ValueError` when the metadata is missing, foreign or has malformed accuracy curves, or a tensor
+      is missing, extra, of a dtype other than F16/F32, or of the wrong shape for the declared architecture.
     """
     meta = read_metadata(path)
+    validate_accuracy(meta)
     model = TraplineNet(architecture_from_metadata(meta))
     tensors = read_tensors(path)
     for name, tensor in tensors.items():
