@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Checks the Debian package (run as root, after scripts/build-deb.sh):
+#  1. lintian: no errors (warnings are printed; each is fixed or overridden with a reason);
+#  2. systemd-analyze security of the unit: exposure at most 2.0;
+#  3. the man pages render with man -l;
+#  4. in a clean Debian 12 root made with debootstrap: install with its dependencies, trapline --version,
+#     trapline classify on a sample photo, the service user and folders; an upgrade to a newer version keeps an
+#     edited conffile and the catalog; remove keeps configuration and state; purge removes them.
+# Prints each check with PASS or FAIL and exits non-zero when any failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $(id -u) -eq 0 ]] || { echo "check-deb.sh: run as root (debootstrap and chroot)" >&2; exit 1; }
+
+failures=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+deb=$(ls -1t dist/trapline_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -n 1)
+[[ -n $deb ]] || { echo "check-deb.sh: no package in dist/: run scripts/build-deb.sh first" >&2; exit 1; }
+echo "package: $deb"
+
+for tool in lintian debootstrap; do
+  command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$tool" >/dev/null
+done
+
+# 1. lintian
+lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1 || true)
+echo "$lintian_out" | sed 's/^/  lintian: /'
+check "lintian reports no errors" bash -c "! grep -q '^E:' <<<\"\$1\"" _ "$lintian_out"
+
+# 2. systemd hardening
+exposure=$(systemd-analyze security --offline=true --no-pager Systemd/trapline.service 2>/dev/null | awk '/Overall exposure level/ {print $(NF-2)}')
+echo "  systemd-analyze security: exposure $exposure"
+check "systemd exposure $exposure <= 2.0" awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.0) }'
+
+# 3. man pages
+for page in man/trapline.1 man/trapline.yaml.5; do
+  check "man -l $page renders" bash -c "man -l '$page' 2>&1 >/dev/null | grep -q . && exit 1 || exit 0"
+done
+
+# 4. a clean Debian 12 root
+base=/var/tmp/trapline-bookworm-base
+if [[ ! -x $base/bin/bash ]]; then
+  echo "debootstrap into $base (first run only)"
+  debootstrap --variant=minbase bookworm "$base" >/dev/null
+fi
+root=$(mktemp -d /var/tmp/trapline-chroot.XXXXXX)
+cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
+trap cleanup EXIT
+cp -a "$base/." "$root/"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mount -t proc proc "$root/proc"
+in_root() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
+cp "$deb" "$root/tmp/"
+cp /usr/share/darknet/data/dog.jpg "$root/tmp/dog.jpg"
+in_root apt-get update -q >/dev/null
+check "install with apt (dependencies from Debian)" in_root apt-get install -y -q "/tmp/$(basename "$deb")"
+check "trapline --version" in_root trapline --version
+check "trapline classify a sample photo" bash -c "chroot '$root' trapline classify /tmp/dog.jpg --top 1 | grep -q 'animal probability'"
+check "system user trapline exists" in_root getent passwd trapline
+check "/var/lib/trapline is trapline:trapline 0750" bash -c "[[ \$(stat -c '%U:%G %a' '$root/var/lib/trapline') == 'trapline:trapline 750' ]]"
+check "/etc/trapline/trapline.yaml is a conffile" bash -c "chroot '$root' dpkg-query -W -f='\${Conffiles}' trapline | grep -q /etc/trapline/trapline.yaml"
+check "the unit is installed and enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/trapline.service"
+
+# State that an upgrade must keep: an edited conffile and a catalog.
+echo "# edited by the administrator" >>"$root/etc/trapline/trapline.yaml"
+in_root install -d -o trapline -g trapline /tmp/site/A05
+cp /usr/share/darknet/data/horses.jpg "$root/tmp/site/A05/"
+chroot --userspec=trapline:trapline "$root" trapline ingest /tmp/site --catalog /var/lib/trapline/catalog.db >/dev/null
+catalog_rows() { chroot "$root" sqlite3 /var/lib/trapline/catalog.db 'select count(*) from observations' 2>/dev/null || echo 0; }
+in_root apt-get install -y -q sqlite3 >/dev/null
+before=$(catalog_rows)
+
+next=$(mktemp -d)
+cp "$deb" "$next/"
+(cd "$next" && dpkg-deb -R "$(basename "$deb")" pkg && sed -i "s/^Version: .*/&+upgrade1/" pkg/DEBIAN/control \
+  && dpkg-deb -b pkg trapline-upgrade.deb >/dev/null)
+cp "$next/trapline-upgrade.deb" "$root/tmp/"
+rm -rf "$next"
+check "upgrade installs" in_root apt-get install -y -q /tmp/trapline-upgrade.deb
+check "upgrade keeps the edited conffile" grep -q "edited by the administrator" "$root/etc/trapline/trapline.yaml"
+check "upgrade keeps the catalog ($before observations)" bash -c "[[ \$(chroot '$root' sqlite3 /var/lib/trapline/catalog.db 'select count(*) from observations') == '$before' && '$before' -ge 1 ]]"
+
+check "remove" in_root apt-get remove -y -q trapline
+check "remove deletes the binary" test ! -e "$root/usr/bin/trapline"
+check "remove keeps the configuration" test -f "$root/etc/trapline/trapline.yaml"
+check "remove keeps the catalog" test -f "$root/var/lib/trapline/catalog.db"
+check "purge" in_root apt-get purge -y -q trapline
+check "purge removes the configuration" test ! -e "$root/etc/trapline/trapline.yaml"
+check "purge removes the state" test ! -e "$root/var/lib/trapline"
+
+echo
+if ((failures)); then echo "$failures check(s) failed"; exit 1; fi
+echo "all checks passed"
