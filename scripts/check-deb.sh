@@ -25,7 +25,7 @@ for tool in lintian debootstrap; do
 done
 
 # 1. lintian
-lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1 || true)
+lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1 || true)
 echo "$lintian_out" | sed 's/^/  lintian: /'
 check "lintian reports no errors" bash -c "! grep -q '^E:' <<<\"\$1\"" _ "$lintian_out"
 
@@ -59,7 +59,8 @@ check "install with apt (dependencies from Debian)" in_root apt-get install -y -
 check "trapline --version" in_root trapline --version
 check "trapline classify a sample photo" bash -c "chroot '$root' trapline classify /tmp/dog.jpg --top 1 | grep -q 'animal probability'"
 check "system user trapline exists" in_root getent passwd trapline
-check "/var/lib/trapline is trapline:trapline 0750" bash -c "[[ \$(stat -c '%U:%G %a' '$root/var/lib/trapline') == 'trapline:trapline 750' ]]"
+check "/var/lib/trapline is trapline:trapline 0750" bash -c "[[ \$(chroot '$root' stat -c '%U:%G %a' /var/lib/trapline) == 'trapline:trapline 750' ]]"
+check "/srv/camera-traps is root:trapline 2775" bash -c "[[ \$(chroot '$root' stat -c '%U:%G %a' /srv/camera-traps) == 'root:trapline 2775' ]]"
 check "/etc/trapline/trapline.yaml is a conffile" bash -c "chroot '$root' dpkg-query -W -f='\${Conffiles}' trapline | grep -q /etc/trapline/trapline.yaml"
 check "the unit is installed and enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/trapline.service"
 
@@ -67,10 +68,18 @@ check "the unit is installed and enabled" test -L "$root/etc/systemd/system/mult
 echo "# edited by the administrator" >>"$root/etc/trapline/trapline.yaml"
 in_root install -d -o trapline -g trapline /tmp/site/A05
 cp /usr/share/darknet/data/horses.jpg "$root/tmp/site/A05/"
-chroot --userspec=trapline:trapline "$root" trapline ingest /tmp/site --catalog /var/lib/trapline/catalog.db >/dev/null
+# umask 027, as the unit's UMask= gives the service.
+chroot --userspec=trapline:trapline "$root" sh -c 'umask 027; trapline ingest /tmp/site --catalog /var/lib/trapline/catalog.db' >/dev/null
 catalog_rows() { chroot "$root" sqlite3 /var/lib/trapline/catalog.db 'select count(*) from observations' 2>/dev/null || echo 0; }
 in_root apt-get install -y -q sqlite3 >/dev/null
 before=$(catalog_rows)
+in_root useradd --create-home alice
+in_root usermod -a -G trapline alice
+check "a member of the trapline group reads the catalog with sqlite3" bash -c \
+  "[[ \$(chroot --userspec=alice:alice --groups=trapline '$root' sqlite3 /var/lib/trapline/catalog.db 'select count(*) from media') -ge 1 ]]"
+in_root useradd --create-home mallory
+check "a user outside the group cannot" bash -c \
+  "! chroot --userspec=mallory:mallory '$root' sqlite3 /var/lib/trapline/catalog.db 'select count(*) from media' 2>/dev/null"
 
 next=$(mktemp -d)
 cp "$deb" "$next/"

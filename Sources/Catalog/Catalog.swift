@@ -22,6 +22,14 @@ public final class Catalog: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Persistent WAL: the -wal and -shm files stay after the last connection closes, so members of the
+            // trapline group, who may read but not create files in the state folder, can open the catalog
+            // read-only with sqlite3 even while trapline is stopped (sqlite.org/walformat.html).
+            var persist: CInt = 1
+            let code = withUnsafeMutablePointer(to: &persist) {
+                sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, $0)
+            }
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
