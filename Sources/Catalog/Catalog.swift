@@ -1,5 +1,6 @@
 import FoundationEssentials
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// The SQLite catalog: media, observations, batches, models and controller events, in WAL mode with
