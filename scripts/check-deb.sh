@@ -46,7 +46,7 @@ if [[ ! -x $base/bin/bash ]]; then
   debootstrap --variant=minbase bookworm "$base" >/dev/null
 fi
 root=$(mktemp -d /var/tmp/trapline-chroot.XXXXXX)
-cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
+cleanup() { umount "$root/proc" 2>/dev/null || true; [[ -n ${TRAPLINE_KEEP_CHROOT:-} ]] && echo "kept $root" || rm -rf "$root"; }
 trap cleanup EXIT
 cp -a "$base/." "$root/"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -72,7 +72,8 @@ cp /usr/share/darknet/data/horses.jpg "$root/tmp/site/A05/"
 chroot --userspec=trapline:trapline "$root" sh -c 'umask 027; trapline ingest /tmp/site --catalog /var/lib/trapline/catalog.db' >/dev/null
 catalog_rows() { chroot "$root" sqlite3 /var/lib/trapline/catalog.db 'select count(*) from observations' 2>/dev/null || echo 0; }
 in_root apt-get install -y -q sqlite3 >/dev/null
-before=$(catalog_rows)
+# Group members read the catalog read-only; persistent WAL keeps the -shm file they cannot create. (A root
+# sqlite3 session closing last would remove it again until trapline next opens the catalog.)
 in_root useradd --create-home alice
 in_root usermod -a -G trapline alice
 check "a member of the trapline group reads the catalog with sqlite3" bash -c \
@@ -80,6 +81,7 @@ check "a member of the trapline group reads the catalog with sqlite3" bash -c \
 in_root useradd --create-home mallory
 check "a user outside the group cannot" bash -c \
   "! chroot --userspec=mallory:mallory '$root' sqlite3 /var/lib/trapline/catalog.db 'select count(*) from media' 2>/dev/null"
+before=$(catalog_rows)
 
 next=$(mktemp -d)
 cp "$deb" "$next/"
