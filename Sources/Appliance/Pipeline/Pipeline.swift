@@ -78,6 +78,11 @@ public final class Pipeline: Service, @unchecked Sendable {
         forwarder.cancel()
         notifier.notify("STOPPING=1")
         logger.info("stopped", metadata: ["pending": "\(former.count)"])
+        // The inputs end only on shutdown, or when the watcher itself failed: then exit non-zero, so that
+        // systemd's Restart=on-failure starts a fresh watch.
+        guard Task.isShuttingDownGracefully || Task.isCancelled else {
+            throw IngestError(.watchFailed, "the watch on \(config.watchFolder) ended unexpectedly")
+        }
     }
 
     private func handle(_ input: Input) async {
