@@ -75,9 +75,11 @@ def test_the_committed_model_file_follows_the_format(arch: Architecture) -> None
     assert meta["classes"]["animalRanges"] == [[0, 397]] and len(meta["classes"]["names"]) == 1000
     assert meta["classes"]["names"][0] == "tench, Tinca tinca"
     assert meta["license"] == "Apache-2.0"
-    # The bundled file is still the converted model: no accuracy curves until a robust run replaces it.
-    assert meta["accuracy"] is None or modelfile.validate_accuracy(meta) is None
-    assert meta["slicePlans"]["4"] == [0, 3, 8, 13, 18]
+    # The bundled file is the robust model: its measured curves (docs/model-file.md, "Accuracy curves").
+    modelfile.validate_accuracy(meta)
+    accuracy = meta["accuracy"]
+    assert accuracy["metric"] == "top1-agreement" and accuracy["plan"] == 4 and accuracy["images"] > 0
+    assert meta["slicePlans"]["4"] == [0, 3, 8, 13, 18]  # robust training keeps the converter's plans
     assert {entry["dtype"] for entry in raw.values()} == {"F16"}
     assert len(raw) == len(random_net(arch).state_dict())
 
