@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Ring", targets: ["Ring"]),
+        .library(name: "Control", targets: ["Control"]),
         .library(name: "Appliance", targets: ["Appliance"]),
     ],
     dependencies: [
@@ -28,6 +30,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libjpeg-turbo behind a C shim: libjpeg reports errors by longjmp, which must never cross Swift frames.
@@ -70,10 +78,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The slice ring: gRPC between nodes (generated code committed; scripts/generate-grpc.sh remakes it).
+        .target(
+            name: "Ring",
+            dependencies: [
+                "Inference",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: numeric
+        ),
+        // The pruning controller: pure logic over numbers, tested with simulated inputs.
+        .target(name: "Control", swiftSettings: strict),
         .target(
             name: "Appliance",
             dependencies: [
-                "Imaging", "Inference", "Catalog", "Ingest",
+                "Imaging", "Inference", "Catalog", "Ingest", "Ring", "Control",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,6 +114,8 @@ let package = Package(
                 "Catalog",
                 "Ingest",
                 "Appliance",
+                "Ring",
+                "Control",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -108,6 +135,18 @@ let package = Package(
             name: "InferenceTests", dependencies: ["Inference", "Imaging", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "RingTests",
+            dependencies: [
+                "Ring", "Inference", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: strict),
         .testTarget(name: "TraplineTests", dependencies: ["trapline", "TestSupport"], swiftSettings: strict),
     ]
 )

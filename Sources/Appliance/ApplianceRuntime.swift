@@ -15,6 +15,8 @@ public struct ApplianceRuntime: Sendable {
     public let catalog: Catalog
     public let labeling: LabelingStage
     public let modelPath: String
+    public let model: Model
+    public let modelID: String
 
     /// Opens the catalog (creating its folder), loads and registers the model.
     /// - Parameters:
@@ -35,6 +37,8 @@ public struct ApplianceRuntime: Sendable {
         let (model, path, sha) = try ModelLocator.load(
             config.modelPath, environment: environment, executable: executable)
         modelPath = path
+        self.model = model
+        modelID = sha
         labeling = try LabelingStage(model: model, modelID: sha, config: config)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -46,14 +50,20 @@ public struct ApplianceRuntime: Sendable {
     }
 
     /// The pipeline service watching the configured folder (created if missing).
-    public func pipeline(environment: [String: String], logger: Logger) throws -> Pipeline {
+    /// - Parameters:
+    ///   - environment: The process environment (systemd's notify socket).
+    ///   - logger: Where to log.
+    ///   - labeling: What labels batches; this node's engine when nil.
+    public func pipeline(environment: [String: String], logger: Logger, labeling: (any BatchLabeling)? = nil) throws
+        -> Pipeline
+    {
         let source: any FileSource =
             switch config.watchMode {
             case .inotify: FolderWatcher(root: config.watchFolder, logger: logger)
             case .poll: FolderPoller(root: config.watchFolder, interval: config.pollSeconds, logger: logger)
             }
         return Pipeline(
-            config: config, catalog: catalog, labeling: labeling, source: source,
+            config: config, catalog: catalog, labeling: labeling ?? self.labeling, source: source,
             notifier: SystemdNotifier(environment: environment), logger: logger
         )
     }

@@ -46,6 +46,16 @@ struct ApplianceOptions: ParsableArguments {
         return Logger(label: "trapline")
     }
 
+    static func services(_ config: ApplianceConfig, logger: Logger) throws -> [any Service] {
+        do {
+            return try ApplianceServices.make(
+                config: config, environment: CLISupport.environment, executable: CommandLine.arguments[0],
+                logger: logger)
+        } catch let error as ConfigError {
+            throw CLIError("bad configuration: \(error.description)")
+        }
+    }
+
     static func runtime(_ config: ApplianceConfig, logger: Logger) throws -> ApplianceRuntime {
         do {
             return try ApplianceRuntime(
@@ -67,6 +77,10 @@ struct Run: AsyncParsableCommand {
             Configs/trapline.yaml). SIGTERM or SIGINT finishes the batch in flight and exits 0; images not yet \
             labelled stay pending and are labelled at the next start. Under systemd (Type=notify) it reports \
             READY=1 once the model is loaded and the watch is up, and feeds the watchdog when WatchdogSec is set.
+
+            In a ring (ring.nodes lists the nodes in pipeline order), run it on every node with that node's name \
+            (--node, or the host name): the first node is the head, which watches the folder, keeps the catalog and \
+            runs the first slice; the others serve their slices over gRPC (see docs/ring.md).
             """
     )
 
@@ -78,16 +92,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "inotify, or poll for network mounts (watch.mode).")
     var watchMode: String?
 
+    @Option(help: "This node's name in the ring (ring.node; default: the host name). The ring's first node is the head.")
+    var node: String?
+
     func run() async throws {
         var extra: [String: String] = [:]
         extra["watch.folder"] = watch
         extra["watch.mode"] = watchMode
+        extra["ring.node"] = node
         let config = try await options.load(extra: extra)
         let logger = ApplianceOptions.logger(config)
-        let runtime = try ApplianceOptions.runtime(config, logger: logger)
-        let pipeline = try runtime.pipeline(environment: CLISupport.environment, logger: logger)
+        let services = try ApplianceOptions.services(config, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [pipeline], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }

@@ -12,7 +12,9 @@ public final class Daemon: @unchecked Sendable {
     public let log: String
     let listener: NotifyListener
 
-    public init(binary: String, config: String, directory: TemporaryDirectory, name: String = "daemon") throws {
+    public init(
+        binary: String, config: String, directory: TemporaryDirectory, name: String = "daemon", arguments: [String] = []
+    ) throws {
         log = directory.file("\(name).log")
         listener = try NotifyListener(path: directory.file("\(name).notify"))
         try Data().write(to: URL(fileURLWithPath: log))
@@ -22,7 +24,7 @@ public final class Daemon: @unchecked Sendable {
         process.arguments =
             (asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] : []) + [
                 "run", "--config", config,
-            ]
+            ] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = listener.path
         environment["OPENBLAS_NUM_THREADS"] = "1"
@@ -55,6 +57,31 @@ public final class Daemon: @unchecked Sendable {
     }
 
     public var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+/// Loopback TCP ports that were free a moment ago (bound to port 0, then released), for servers under test.
+public func freePorts(_ count: Int) throws -> [Int] {
+    var sockets: [Int32] = []
+    defer { for socket in sockets { close(socket) } }
+    var ports: [Int] = []
+    for _ in 0..<count {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket() failed") }
+        sockets.append(fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw FixtureError("bind() failed") }
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    }
+    return ports
 }
 
 /// Runs a query with the sqlite3 shell (an independent reader of the catalog) and returns its rows.

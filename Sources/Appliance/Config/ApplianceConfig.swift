@@ -23,6 +23,22 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var maxPixels = 100_000_000
     public var maxFileBytes = 256 << 20
     public var logLevel = "info"
+    /// The ring's members in pipeline order, `name=host:port`; empty: one node runs every slice.
+    public var ringNodes: [String] = []
+    /// This node's name in the ring (default: the host name).
+    public var ringNode: String?
+    /// Slice boundaries in units; nil: the model file's plan for the ring's size.
+    public var ringPlan: [Int]?
+    public var ringEncoding = "float16"
+    /// `mtls` (the default) or `plaintext`, which must be asked for by name.
+    public var ringSecurity = "mtls"
+    public var ringCredentials = "/etc/trapline/ring"
+    public var ringMaxInFlight = 3
+    public var ringQueueCapacity = 4
+    public var ringProbeSeconds = 0.5
+    public var ringProbeTimeoutSeconds = 1.0
+    public var ringFailAfter = 2
+    public var ringResendSeconds = 10.0
 
     /// The embedded defaults.
     public init() {}

@@ -10,7 +10,9 @@ public enum ConfigLoader {
         "watch.folder", "watch.mode", "watch.pollSeconds", "watch.deploymentDepth", "watch.settleSeconds",
         "catalog.path", "model.path", "model.threads", "model.level", "model.crop", "labels.topK",
         "labels.blankThreshold", "batch.maxSize", "batch.maxWaitSeconds", "batch.sloSeconds", "events.gapSeconds",
-        "limits.maxPixels", "limits.maxFileBytes", "log.level",
+        "limits.maxPixels", "limits.maxFileBytes", "log.level", "ring.nodes", "ring.node", "ring.plan",
+        "ring.encoding", "ring.security", "ring.credentials", "ring.maxInFlight", "ring.queueCapacity",
+        "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter", "ring.resendSeconds",
     ]
 
     /// Loads the configuration.

@@ -37,17 +37,18 @@ struct ConfigValues {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(c.logLevel) else {
             throw ConfigError(key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical")
         }
+        try ring(into: &c)
         for (key, value) in [("watch.folder", c.watchFolder), ("catalog.path", c.catalogPath)] where value.isEmpty {
             throw ConfigError(key: key, "must not be empty")
         }
         return c
     }
 
-    private func missing(_ error: any Error) -> Bool {
+    func missing(_ error: any Error) -> Bool {
         String(describing: error).hasPrefix("Missing required")
     }
 
-    private func string(_ key: String) throws -> String? {
+    func string(_ key: String) throws -> String? {
         do {
             return try reader.requiredString(forKey: ConfigKey(key))
         } catch  where missing(error) {
@@ -57,7 +58,7 @@ struct ConfigValues {
         }
     }
 
-    private func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         let value: Int
         do {
             value = try reader.requiredInt(forKey: ConfigKey(key))
@@ -72,7 +73,7 @@ struct ConfigValues {
         return value
     }
 
-    private func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+    func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         var value: Double
         do {
             value = try reader.requiredDouble(forKey: ConfigKey(key))

@@ -7,7 +7,9 @@ import Ingest
 
 /// Labels formed batches with the whole network on this node, off the cooperative thread pool: decoding and
 /// inference run on a dedicated serial queue, so the watcher and the service group stay responsive.
-public final class LabelingStage: @unchecked Sendable {
+public final class LabelingStage: BatchLabeling, @unchecked Sendable {
+    /// One batch at a time: the engine is this node's only compute.
+    public let maxInFlight = 1
     public let modelID: String
     public let modelName: String
     public let levelIndex: Int

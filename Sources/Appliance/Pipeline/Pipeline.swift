@@ -12,12 +12,15 @@ public final class Pipeline: Service, @unchecked Sendable {
     enum Input: Sendable {
         case watch(WatchEvent)
         case tick
+        case finished(Int)
     }
+
+    typealias Outcome = (batch: FormedBatch, result: Result<BatchResult, any Error>)
 
     let config: ApplianceConfig
     let catalog: Catalog
     let intake: Intake
-    let labeling: LabelingStage
+    let labeling: any BatchLabeling
     let source: any FileSource
     let notifier: SystemdNotifier
     let logger: Logger
@@ -26,10 +29,14 @@ public final class Pipeline: Service, @unchecked Sendable {
     private var lastWatchdog = 0.0
     /// After a failed catalog write, no batch is started before this time (the disk may be full).
     private var pausedUntil = 0.0
+    /// Batches out for labelling, by a running number; each reports back through the input stream.
+    private var inFlight: [Int: Task<Outcome, Never>] = [:]
+    private var launched = 0
+    private var feed: AsyncStream<Input>.Continuation?
 
     /// Creates the pipeline.
     public init(
-        config: ApplianceConfig, catalog: Catalog, labeling: LabelingStage, source: any FileSource,
+        config: ApplianceConfig, catalog: Catalog, labeling: any BatchLabeling, source: any FileSource,
         notifier: SystemdNotifier, logger: Logger
     ) {
         self.config = config
@@ -50,6 +57,7 @@ public final class Pipeline: Service, @unchecked Sendable {
 
     public func run() async throws {
         let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        self.feed = feed
         let events = try source.events()
         let forwarder = Task {
             for await event in events { feed.yield(.watch(event)) }
@@ -76,6 +84,11 @@ public final class Pipeline: Service, @unchecked Sendable {
         }
         ticker.cancel()
         forwarder.cancel()
+        // Finish the batches already out: their labels are committed, or their media stay pending.
+        for (number, task) in inFlight.sorted(by: { $0.key < $1.key }) {
+            inFlight[number] = nil
+            record(await task.value)
+        }
         notifier.notify("STOPPING=1")
         logger.info("stopped", metadata: ["pending": "\(former.count)"])
         // The inputs end only on shutdown, or when the watcher itself failed: then exit non-zero, so that
@@ -91,6 +104,9 @@ public final class Pipeline: Service, @unchecked Sendable {
         case .watch(.file(let path)): take(path, now: now)
         case .watch(.rescan(let reason)): rescan(reason, now: now)
         case .tick: await tick(now: now)
+        case .finished(let number):
+            if let task = inFlight.removeValue(forKey: number) { record(await task.value) }
+            startBatches()
         }
     }
 
@@ -103,8 +119,28 @@ public final class Pipeline: Service, @unchecked Sendable {
             retries[path] = nil
             take(path, now: now)
         }
-        while Date().timeIntervalSince1970 >= pausedUntil, let batch = former.take(now: Date().timeIntervalSince1970) {
-            await label(batch)
+        startBatches()
+    }
+
+    /// Sends formed batches out for labelling while fewer than the stage's limit are out.
+    private func startBatches() {
+        while inFlight.count < labeling.maxInFlight, Date().timeIntervalSince1970 >= pausedUntil,
+            let batch = former.take(now: Date().timeIntervalSince1970)
+        {
+            launched += 1
+            let number = launched
+            let labeling = labeling
+            let feed = feed
+            inFlight[number] = Task {
+                let result: Result<BatchResult, any Error>
+                do {
+                    result = .success(try await labeling.label(batch))
+                } catch {
+                    result = .failure(error)
+                }
+                feed?.yield(.finished(number))
+                return (batch, result)
+            }
         }
     }
 
@@ -148,9 +184,10 @@ public final class Pipeline: Service, @unchecked Sendable {
         if !pending.isEmpty { logger.info("re-batching pending media", metadata: ["count": "\(pending.count)"]) }
     }
 
-    private func label(_ batch: FormedBatch) async {
+    private func record(_ outcome: Outcome) {
+        let batch = outcome.batch
         do {
-            let result = try await labeling.label(batch)
+            let result = try outcome.result.get()
             let batchID = try catalog.commit(result, eventGapSeconds: config.eventGapSeconds)
             logger.info(
                 "batch labelled",

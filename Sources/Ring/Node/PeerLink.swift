@@ -1,0 +1,123 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+
+/// This node's connection to one other member: a gRPC client (one HTTP/2 connection, re-established with
+/// back-off) carrying a long-lived Forward stream for activations, a Deliver stream for logits (to the head),
+/// and the head's control and health calls. A message written into a stream that breaks is lost: the head
+/// notices the missing result and sends the batch again.
+final class PeerLink: Sendable {
+    let member: RingMember
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let options: CallOptions
+    private let activations: BoundedQueue<Trapline_Ring_V1_Activations>
+    private let logits: BoundedQueue<Trapline_Ring_V1_Logits>
+    private let logger: Logger
+
+    init(member: RingMember, security: HTTP2ClientTransport.Posix.TransportSecurity, maxMessageBytes: Int, logger: Logger)
+        throws
+    {
+        self.member = member
+        var logger = logger
+        logger[metadataKey: "peer.name"] = "\(member.name)"
+        self.logger = logger
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .dns(host: member.host, port: member.port), transportSecurity: security,
+            config: .defaults { config in
+                // ../shared/PLATFORM.md: 4 MiB windows and 1 MiB frames gave 5x the default throughput;
+                // larger windows broke connections under pipelined streaming.
+                config.http2.targetWindowSize = 4 << 20
+                config.http2.maxFrameSize = 1 << 20
+                config.connection.keepalive = .init(time: .seconds(2), timeout: .seconds(2), allowWithoutCalls: true)
+                config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
+            }
+        )
+        client = GRPCClient(transport: transport)
+        var options = CallOptions.defaults
+        options.maxRequestMessageBytes = maxMessageBytes
+        options.maxResponseMessageBytes = maxMessageBytes
+        self.options = options
+        activations = BoundedQueue(capacity: 2)
+        logits = BoundedQueue(capacity: 8)
+    }
+
+    var ring: Trapline_Ring_V1_Ring.Client<HTTP2ClientTransport.Posix> { .init(wrapping: client) }
+    var control: Trapline_Ring_V1_Control.Client<HTTP2ClientTransport.Posix> { .init(wrapping: client) }
+    var health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix> { .init(wrapping: client) }
+
+    /// Queues activations for the peer (waits while two are already waiting).
+    func send(_ message: Trapline_Ring_V1_Activations) async { await activations.push(message) }
+
+    /// Queues logits for the peer, which is the head.
+    func send(_ message: Trapline_Ring_V1_Logits) async { await logits.push(message) }
+
+    /// Runs the connection and both streams until the task is cancelled.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.client.runConnections() }
+            group.addTask { await self.forwardLoop() }
+            group.addTask { await self.deliverLoop() }
+            await withTaskCancellationHandler {
+                await group.next()
+            } onCancel: {
+                self.client.beginGracefulShutdown()
+            }
+            group.cancelAll()
+            await activations.close()
+            await logits.close()
+            self.client.beginGracefulShutdown()
+        }
+    }
+
+    private func forwardLoop() async {
+        var healthy = true
+        while !Task.isCancelled {
+            do {
+                try await ring.forward(
+                    request: StreamingClientRequest { writer in
+                        while let message = await self.activations.pop() { try await writer.write(message) }
+                    }, options: options
+                ) { response in
+                    for try await _ in response.messages {}
+                }
+                healthy = true
+            } catch {
+                healthy = report(error, stream: "forward", wasHealthy: healthy)
+                let dropped = await activations.drain()
+                if !dropped.isEmpty {
+                    logger.debug("dropped activations for an unreachable peer", metadata: ["count": "\(dropped.count)"])
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func deliverLoop() async {
+        var healthy = true
+        while !Task.isCancelled {
+            do {
+                try await ring.deliver(
+                    request: StreamingClientRequest { writer in
+                        while let message = await self.logits.pop() { try await writer.write(message) }
+                    }, options: options
+                ) { response in
+                    for try await _ in response.messages {}
+                }
+                healthy = true
+            } catch {
+                healthy = report(error, stream: "deliver", wasHealthy: healthy)
+                _ = await logits.drain()
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func report(_ error: any Error, stream: String, wasHealthy: Bool) -> Bool {
+        if wasHealthy, !Task.isCancelled {
+            logger.warning(
+                "link to peer broke; retrying",
+                metadata: ["link.stream": "\(stream)", "error": "\(error)"])
+        }
+        return false
+    }
+}

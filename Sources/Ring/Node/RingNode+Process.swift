@@ -1,0 +1,149 @@
+import Dispatch
+import FoundationEssentials
+import Inference
+
+extension RingNode {
+    /// Checks a batch against this node, the ring and the model before it is queued.
+    /// - Throws: `RingError` with `malformed` saying what does not fit.
+    func validate(_ message: Trapline_Ring_V1_Activations) throws {
+        let hopIndex = Int(message.hopIndex)
+        guard hopIndex < message.route.count else {
+            throw RingError(.malformed, "hop \(hopIndex) is outside a route of \(message.route.count) hops")
+        }
+        let hop = message.route[hopIndex]
+        guard hop.node == config.node else {
+            throw RingError(.malformed, "hop \(hopIndex) is for node \"\(hop.node)\", not \"\(config.node)\"")
+        }
+        guard message.sliceBounds.map(Int.init) == config.plan else {
+            throw RingError(.malformed, "the sender's slice plan \(message.sliceBounds) is not this ring's \(config.plan)")
+        }
+        let units = Int(hop.firstUnit)..<max(Int(hop.firstUnit), Int(hop.endUnit))
+        guard !units.isEmpty, config.plan.contains(units.lowerBound), config.plan.contains(units.upperBound),
+            Int(message.unit) == units.lowerBound
+        else {
+            throw RingError(.malformed, "hop units \(hop.firstUnit)..<\(hop.endUnit) do not fit the plan \(config.plan)")
+        }
+        guard (1...maxBatch).contains(Int(message.batch)) else {
+            throw RingError(.malformed, "batch of \(message.batch) images is outside 1...\(maxBatch)")
+        }
+        guard config.member(message.head) != nil else {
+            throw RingError(.malformed, "head \"\(message.head)\" is not a member of the ring")
+        }
+        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
+        let expected = Int(message.batch) * runner.width(atBoundary: units.lowerBound) * ActivationCodec.width(encoding)
+        guard message.data.count == expected else {
+            throw RingError(.malformed, "payload of \(message.data.count) bytes, expected \(expected)")
+        }
+    }
+
+    /// Computes a queued batch's hop and passes the result on.
+    func process(_ message: Trapline_Ring_V1_Activations, received: Double) async throws {
+        let hop = message.route[Int(message.hopIndex)]
+        let units = Int(hop.firstUnit)..<Int(hop.endUnit)
+        let batch = Int(message.batch)
+        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
+        var clock = DispatchTime.now().uptimeNanoseconds
+        var input = [Float](repeating: 0, count: batch * runner.width(atBoundary: units.lowerBound))
+        try input.withUnsafeMutableBufferPointer { try ActivationCodec.decode(message.data, as: encoding, into: $0) }
+        let decodeMs = Self.elapsedMs(since: &clock)
+        let started = Self.unixMs()
+        let output = try await runner.run(input, batch: batch, units: units, levels: levels)
+        let finished = Self.unixMs()
+        record(serviceMs: output.sliceMs.reduce(0, +))
+        var trace = Trapline_Ring_V1_HopTrace()
+        trace.node = config.node
+        trace.firstUnit = hop.firstUnit
+        trace.endUnit = hop.endUnit
+        trace.slices = output.sliceIndices.map(UInt32.init)
+        trace.levels = output.sliceLevels.map(UInt32.init)
+        trace.sliceMs = output.sliceMs
+        trace.receivedUnixMs = received
+        trace.startedUnixMs = started
+        trace.finishedUnixMs = finished
+        trace.decodeMs = decodeMs
+        trace.queueLength = UInt32(await queue.count)
+        clock = DispatchTime.now().uptimeNanoseconds
+        if Int(message.hopIndex) == message.route.count - 1 {
+            var logits = Trapline_Ring_V1_Logits()
+            logits.batchID = message.batchID
+            logits.attempt = message.attempt
+            logits.batch = message.batch
+            logits.classes = UInt32(output.values.count / batch)
+            logits.data = output.values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float32) }
+            trace.encodeMs = Self.elapsedMs(since: &clock)
+            logits.trace = message.trace + [trace]
+            await deliver(logits, to: message.head)
+        } else {
+            var next = message
+            next.hopIndex += 1
+            next.unit = hop.endUnit
+            next.encoding = config.encoding == .float16 ? .float16 : .float32
+            next.data = output.values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: config.encoding) }
+            trace.encodeMs = Self.elapsedMs(since: &clock)
+            next.trace = message.trace + [trace]
+            let target = message.route[Int(next.hopIndex)].node
+            if target == config.node {
+                _ = await accept(next)
+            } else if let link = links[target] {
+                await link.send(next)
+            } else {
+                throw RingError(.malformed, "next hop \"\(target)\" is not a member of the ring")
+            }
+        }
+    }
+
+    private func deliver(_ logits: Trapline_Ring_V1_Logits, to head: String) async {
+        if head == config.node {
+            if let sink = sink.withLock({ $0 }) { _ = await sink(logits) }
+        } else if let link = links[head] {
+            await link.send(logits)
+        }
+    }
+
+    private func record(serviceMs: Double) {
+        state.withLock { state in
+            state.batches += 1
+            state.lastServiceMs = serviceMs
+            state.meanServiceMs = state.batches == 1 ? serviceMs : 0.7 * state.meanServiceMs + 0.3 * serviceMs
+        }
+    }
+
+    /// The node's stats, as the control service reports them.
+    func stats() async -> Trapline_Ring_V1_NodeStats {
+        var stats = Trapline_Ring_V1_NodeStats()
+        let snapshot = state.withLock { $0 }
+        stats.node = config.node
+        stats.modelID = modelID
+        stats.levels = snapshot.levels.map(UInt32.init)
+        stats.queueLength = UInt32(await queue.count)
+        stats.queueCapacity = UInt32(queue.capacity)
+        stats.batches = snapshot.batches
+        stats.lastServiceMs = snapshot.lastServiceMs
+        stats.meanServiceMs = snapshot.meanServiceMs
+        stats.uptimeSeconds = Double(DispatchTime.now().uptimeNanoseconds - snapshot.started) / 1e9
+        if let celsius = Thermal.celsius() {
+            stats.hasTemperature_p = true
+            stats.temperatureCelsius = celsius
+        }
+        stats.profile = snapshot.profile
+        return stats
+    }
+
+    static func unixMs() -> Double { Date().timeIntervalSince1970 * 1000 }
+
+    static func elapsedMs(since clock: inout UInt64) -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { clock = now }
+        return Double(now - clock) / 1e6
+    }
+}
+
+/// The CPU temperature, where the kernel exposes a thermal zone (a Raspberry Pi does; most VMs do not).
+enum Thermal {
+    static func celsius(zone: String = "/sys/class/thermal/thermal_zone0/temp") -> Double? {
+        guard let text = try? FileManagerLite.read(zone),
+            let milli = Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
+        return milli / 1000
+    }
+}

@@ -1,0 +1,70 @@
+import Dispatch
+import FoundationEssentials
+import Inference
+
+/// What one hop computed.
+struct HopOutput: Sendable {
+    var values: [Float]
+    var sliceIndices: [Int]
+    var sliceLevels: [Int]
+    var sliceMs: [Double]
+}
+
+/// Runs a hop's units on this node's engine, one slice at a time at each slice's level, on a dedicated
+/// serial queue: the cooperative thread pool (and with it gRPC and the watcher) stays free while it computes.
+final class SliceRunner: @unchecked Sendable {
+    let engine: Engine
+    let plan: [Int]
+    private let queue = DispatchQueue(label: "trapline.ring.compute")
+    private var scratch: [Float] = []
+
+    init(engine: Engine, plan: [Int]) {
+        self.engine = engine
+        self.plan = plan
+    }
+
+    /// The slice indices that cover `units` (which starts and ends on slice boundaries).
+    func slices(covering units: Range<Int>) -> [Int] {
+        (0..<(plan.count - 1)).filter { units.lowerBound <= plan[$0] && plan[$0 + 1] <= units.upperBound }
+    }
+
+    /// Values per image entering `unit`.
+    func width(atBoundary unit: Int) -> Int { engine.shape(atBoundary: unit).count }
+
+    /// Computes `units` for a batch.
+    /// - Parameters:
+    ///   - input: The activations entering `units.lowerBound`, `batch` images.
+    ///   - batch: Images.
+    ///   - units: Units on slice boundaries.
+    ///   - levels: The level index of every slice of the plan.
+    /// - Returns: The activations leaving the range, and what each slice took.
+    func run(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) async throws -> HopOutput {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(with: Result { try runNow(input, batch: batch, units: units, levels: levels) })
+            }
+        }
+    }
+
+    private func runNow(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) throws -> HopOutput {
+        var output = HopOutput(values: input, sliceIndices: [], sliceLevels: [], sliceMs: [])
+        for slice in slices(covering: units) {
+            let range = plan[slice]..<plan[slice + 1]
+            let level = levels[slice]
+            var next = [Float](repeating: 0, count: batch * width(atBoundary: range.upperBound))
+            let start = DispatchTime.now().uptimeNanoseconds
+            try output.values.withUnsafeBufferPointer { source in
+                try next.withUnsafeMutableBufferPointer { destination in
+                    try engine.run(
+                        source, batch: batch, units: range, levels: Array(repeating: level, count: range.count),
+                        into: destination)
+                }
+            }
+            output.sliceMs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            output.values = next
+            output.sliceIndices.append(slice)
+            output.sliceLevels.append(level)
+        }
+        return output
+    }
+}

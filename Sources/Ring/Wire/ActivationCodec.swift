@@ -1,0 +1,68 @@
+import FoundationEssentials
+
+#if _endian(big)
+    #error("the ring's wire format is little-endian; add byte swapping for a big-endian host")
+#endif
+
+/// Activations to and from the wire: float32 as is, or rounded to float16 (half the bytes). Both are
+/// little-endian, which every host trapline runs on (x86_64, arm64) already is.
+public enum ActivationCodec {
+    /// Bytes per value on the wire.
+    public static func width(_ encoding: WireEncoding) -> Int { encoding == .float16 ? 2 : 4 }
+
+    /// Encodes values.
+    /// - Parameters:
+    ///   - values: The float32 activations.
+    ///   - encoding: The wire encoding.
+    /// - Returns: The bytes.
+    public static func encode(_ values: UnsafeBufferPointer<Float>, as encoding: WireEncoding) -> Data {
+        switch encoding {
+        case .float32:
+            return Data(buffer: values)
+        case .float16:
+            var data = Data(count: values.count * 2)
+            data.withUnsafeMutableBytes { raw in
+                let out = raw.bindMemory(to: Float16.self)
+                var index = 0
+                while index + 8 <= values.count {
+                    let chunk = SIMD8<Float>(values[index..<(index + 8)])
+                    let half = SIMD8<Float16>(chunk)
+                    for lane in 0..<8 { out[index + lane] = half[lane] }
+                    index += 8
+                }
+                while index < values.count {
+                    out[index] = Float16(values[index])
+                    index += 1
+                }
+            }
+            return data
+        }
+    }
+
+    /// Decodes exactly `output.count` values.
+    /// - Parameters:
+    ///   - data: The bytes from the wire.
+    ///   - encoding: Their encoding.
+    ///   - output: Where the float32 values go.
+    /// - Throws: `RingError` with `malformed` when the byte count does not match.
+    public static func decode(_ data: Data, as encoding: WireEncoding, into output: UnsafeMutableBufferPointer<Float>)
+        throws
+    {
+        let expected = output.count * width(encoding)
+        guard data.count == expected else {
+            throw RingError(.malformed, "activation payload has \(data.count) bytes, expected \(expected)")
+        }
+        data.withUnsafeBytes { raw in
+            switch encoding {
+            case .float32:
+                _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(output))
+            case .float16:
+                // The payload's alignment is not guaranteed: read values unaligned.
+                for index in 0..<output.count {
+                    let bits = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
+                    output[index] = Float(Float16(bitPattern: bits))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import Inference
+import Logging
+import Ring
+import TestSupport
+import Testing
+
+/// A real node server on loopback, hit by a real gRPC client with what a broken or hostile peer might send.
+@Suite(.timeLimit(.minutes(3))) struct NodeRefusalTests {
+    struct RawBytes: MessageSerializer {
+        func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    }
+
+    @Test func oversizedAndMalformedBatchesAreRefusedAndTheNodeKeepsServing() async throws {
+        let model = try Model.load(
+            path: Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path)
+        let ports = try freePorts(2)
+        let members = [
+            RingMember(name: "a", host: "127.0.0.1", port: ports[0]), RingMember(name: "b", host: "127.0.0.1", port: ports[1]),
+        ]
+        let plan = try #require(model.metadata.slicePlan(nodes: 2))
+        let node = try RingNode(
+            config: RingConfig(members: members, node: "b", plan: plan, security: .plaintext), model: model,
+            modelID: "test", threads: 1, maxBatch: 8, logger: Logger(label: "test"))
+        let server = Task { try await node.run() }
+        defer { server.cancel() }
+        let width = Engine(model: model).shape(atBoundary: plan[1]).count
+
+        var valid = Trapline_Ring_V1_Activations()
+        valid.batchID = 1
+        var hop = Trapline_Ring_V1_Hop()
+        hop.node = "b"
+        hop.firstUnit = UInt32(plan[1])
+        hop.endUnit = UInt32(plan[2])
+        valid.route = [hop]
+        valid.unit = UInt32(plan[1])
+        valid.batch = 1
+        valid.encoding = .float16
+        valid.data = Data(count: width * 2)
+        valid.sliceBounds = plan.map(UInt32.init)
+        valid.head = "a"
+
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: ports[1]), transportSecurity: .plaintext)
+        try await withGRPCClient(transport: transport) { client in
+            let control = Trapline_Ring_V1_Control.Client(wrapping: client)
+            let ring = Trapline_Ring_V1_Ring.Client(wrapping: client)
+            var options = CallOptions.defaults
+            options.timeout = .seconds(10)
+            options.maxRequestMessageBytes = node.maxMessageBytes * 2
+            var up = false
+            for _ in 0..<50 where !up {
+                up = (try? await control.stats(Trapline_Ring_V1_StatsRequest(), options: options)) != nil
+                if !up { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(up)
+
+            func send(_ message: Trapline_Ring_V1_Activations) async -> RPCError.Code? {
+                do {
+                    try await ring.forward(
+                        request: StreamingClientRequest { writer in try await writer.write(message) }, options: options
+                    ) { response in for try await _ in response.messages {} }
+                    return nil
+                } catch let error as RPCError {
+                    return error.code
+                } catch {
+                    return .unknown
+                }
+            }
+
+            var wrongSize = valid
+            wrongSize.data = Data(count: width * 2 - 2)
+            #expect(await send(wrongSize) == .invalidArgument)
+            var wrongNode = valid
+            wrongNode.route[0].node = "a"
+            #expect(await send(wrongNode) == .invalidArgument)
+            var wrongPlan = valid
+            wrongPlan.sliceBounds = [0, 5, 18]
+            #expect(await send(wrongPlan) == .invalidArgument)
+            var tooBig = valid
+            tooBig.batch = 9
+            tooBig.data = Data(count: width * 2 * 9)
+            #expect(await send(tooBig) == .invalidArgument)
+            var oversized = valid
+            oversized.data = Data(count: node.maxMessageBytes + 1)
+            let oversizedCode = await send(oversized)
+            #expect(oversizedCode != nil)
+
+            // Bytes that are not a protobuf message at all.
+            let garbage: RPCError.Code?
+            do {
+                try await client.bidirectionalStreaming(
+                    request: StreamingClientRequest { writer in try await writer.write([0xFF, 0xFF, 0xFF, 0x0F, 0x12, 0x99]) },
+                    descriptor: Trapline_Ring_V1_Ring.Method.Forward.descriptor, serializer: RawBytes(),
+                    deserializer: ProtobufDeserializer<Trapline_Ring_V1_ForwardAck>(), options: options
+                ) { response in for try await _ in response.messages {} }
+                garbage = nil
+            } catch let error as RPCError {
+                garbage = error.code
+            }
+            #expect(garbage != nil)
+
+            // Still serving: a valid batch is accepted and computed.
+            #expect(await send(valid) == nil)
+            var computed = false
+            for _ in 0..<100 where !computed {
+                computed = (try? await control.stats(Trapline_Ring_V1_StatsRequest(), options: options))?.batches == 1
+                if !computed { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(computed)
+            var health = Grpc_Health_V1_HealthCheckRequest()
+            health.service = "trapline.ring.v1.Ring"
+            let status = try await Grpc_Health_V1_Health.Client(wrapping: client).check(health, options: options)
+            #expect(status.status == .serving)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Ring
+import TestSupport
+import Testing
+
+@Suite struct WireAndConfigTests {
+    @Test func float32RoundTripsExactly() throws {
+        let values: [Float] = [0, -0, 1, -2.5, .pi, 1e-30, 3.4e38, -7.25e-5]
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float32) }
+        #expect(data.count == values.count * 4)
+        var back = [Float](repeating: 1, count: values.count)
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .float32, into: $0) }
+        #expect(back == values)
+    }
+
+    /// float16 keeps 11 significant bits: every value in its normal range comes back within half a unit in the
+    /// last place (relative 2^-11), and values that float16 represents exactly come back exactly.
+    @Test func float16RoundsToNearest() throws {
+        var generator = SystemRandomNumberGenerator()
+        let values = (0..<1001).map { _ in Float.random(in: -60_000...60_000, using: &generator) }
+            + [0, 1, -1, 0.5, 2048, 0.099975586]
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float16) }
+        #expect(data.count == values.count * 2)
+        var back = [Float](repeating: 0, count: values.count)
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .float16, into: $0) }
+        for (value, decoded) in zip(values, back) where abs(value) >= 6.1e-5 {
+            #expect(abs(decoded - value) <= abs(value) * 0.000_489 + 1e-7, "\(value) -> \(decoded)")
+        }
+        #expect(Array(back.suffix(6)) == [0, 1, -1, 0.5, 2048, 0.099975586])
+    }
+
+    @Test func aPayloadOfTheWrongSizeIsRefused() {
+        var output = [Float](repeating: 0, count: 10)
+        #expect(throws: RingError.self) {
+            try output.withUnsafeMutableBufferPointer { try ActivationCodec.decode(Data(count: 19), as: .float16, into: $0) }
+        }
+    }
+
+    @Test(arguments: [
+        ("pi1=10.0.0.11:7401", "pi1", "10.0.0.11", 7401),
+        ("head = localhost:1", "head", "localhost", 1),
+        ("v6=[fd00::1]:7401", "v6", "fd00::1", 7401),
+    ])
+    func membersParse(text: String, name: String, host: String, port: Int) throws {
+        #expect(try RingMember(parsing: text) == RingMember(name: name, host: host, port: port))
+    }
+
+    @Test(arguments: ["pi1", "pi1=host", "pi1=host:0", "pi1=host:70000", "=host:1", "pi 1=host:1", "pi1=:1"])
+    func badMembersAreRefused(text: String) {
+        #expect(throws: RingError.self) { try RingMember(parsing: text) }
+    }
+
+    @Test func configValidationNamesTheProblem() throws {
+        let members = [RingMember(name: "a", host: "h", port: 1), RingMember(name: "b", host: "h", port: 2)]
+        var config = RingConfig(members: members, node: "a", plan: [0, 8, 18], security: .plaintext)
+        try config.validate(unitCount: 18)
+        config.plan = [0, 18]
+        #expect(throws: RingError.self) { try config.validate(unitCount: 18) }
+        config.plan = [0, 8, 8]
+        #expect(throws: RingError.self) { try config.validate(unitCount: 18) }
+        config.plan = [0, 8, 18]
+        config.node = "c"
+        #expect(throws: RingError.self) { try config.validate(unitCount: 18) }
+        config.node = "a"
+        config.members.append(RingMember(name: "a", host: "h", port: 3))
+        config.plan = [0, 3, 8, 18]
+        #expect(throws: RingError.self) { try config.validate(unitCount: 18) }
+    }
+}
+
+@Suite struct RingAuthorityTests {
+    @Test func certificatesVerifyAgainstTheRingCAWithOpenSSL() throws {
+        try withTemporaryDirectory { directory in
+            let folder = directory.file("ring")
+            let members = [
+                RingMember(name: "pi1", host: "10.0.0.11", port: 7401),
+                RingMember(name: "pi2", host: "pi2.local", port: 7401),
+            ]
+            let outcome = try RingAuthority.create(members: members, folder: folder)
+            #expect(outcome.created.count == 6)
+            for member in members {
+                let cert = RingAuthority.certificate(folder, node: member.name)
+                // An independent check: OpenSSL verifies the chain and reads the names.
+                let verify = try runCommand("openssl", ["verify", "-CAfile", RingAuthority.caCertificate(folder), cert])
+                #expect(verify.output.contains("OK"))
+                let text = try runCommand("openssl", ["x509", "-in", cert, "-noout", "-text"]).output
+                #expect(text.contains("CN = \(member.name)") || text.contains("CN=\(member.name)"))
+                #expect(text.contains("TLS Web Server Authentication") && text.contains("TLS Web Client Authentication"))
+                let san = member.host.first!.isNumber ? "IP Address:\(member.host)" : "DNS:\(member.host)"
+                #expect(text.contains(san))
+                let attributes = try FileManager.default.attributesOfItem(
+                    atPath: RingAuthority.key(folder, node: member.name))
+                #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            }
+            // Running it again keeps everything; a new member gets only its own files.
+            let again = try RingAuthority.create(
+                members: members + [RingMember(name: "pi3", host: "10.0.0.13", port: 7401)], folder: folder)
+            #expect(again.created.sorted() == [folder + "/pi3.key", folder + "/pi3.pem"])
+            _ = try RingCredentials(folder: folder, node: "pi3")
+        }
+    }
+
+    @Test func credentialsForTheWrongNodeAreRefused() throws {
+        try withTemporaryDirectory { directory in
+            let folder = directory.file("ring")
+            _ = try RingAuthority.create(members: [RingMember(name: "pi1", host: "h", port: 1)], folder: folder)
+            #expect(throws: RingError.self) { try RingCredentials(folder: folder, node: "pi2") }
+            try FileManager.default.copyItem(atPath: folder + "/pi1.pem", toPath: folder + "/pi2.pem")
+            try FileManager.default.copyItem(atPath: folder + "/pi1.key", toPath: folder + "/pi2.key")
+            #expect(throws: RingError.self) { try RingCredentials(folder: folder, node: "pi2") }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The ring end to end: separate `trapline run --node` processes on loopback, talking gRPC under mutual TLS,
+/// read back with the sqlite3 shell.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RingCommandTests {
+    /// A ring on loopback: a site (watch folder, catalog, config) with a `ring:` section and its credentials.
+    struct LocalRing {
+        let site: RunCommandTests.Site
+        let names: [String]
+        let credentials: String
+
+        init(nodes: Int, encoding: String = "float16", extraRing: String = "") throws {
+            let ports = try freePorts(nodes)
+            names = (0..<nodes).map { "n\($0)" }
+            let directory = try TemporaryDirectory()
+            directory.remove()
+            credentials = directory.path + "-ring"
+            let list = zip(names, ports).map { "\"\($0)=127.0.0.1:\($1)\"" }.joined(separator: ", ")
+            site = try RunCommandTests.Site(
+                extraConfig: """
+                    ring:
+                      nodes: [\(list)]
+                      credentials: \(credentials)
+                      encoding: \(encoding)
+                      probeSeconds: 0.3
+                      probeTimeoutSeconds: 0.5
+                      failAfter: 2
+                      resendSeconds: 5
+                    \(extraRing)
+                    """)
+            try runCommand(InspectCommandTests.binary(), ["ring", "init", "--config", site.config])
+            // The daemons run as nobody under a root test run: let them read their keys.
+            Self.chownTree(credentials)
+        }
+
+        static func chownTree(_ folder: String) {
+            guard getuid() == 0 else { return }
+            chown(folder, 65534, 65534)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                chown(folder + "/" + name, 65534, 65534)
+            }
+        }
+
+        func daemon(_ index: Int, name: String? = nil) throws -> Daemon {
+            try Daemon(
+                binary: InspectCommandTests.binary(), config: site.config, directory: site.directory,
+                name: name ?? names[index], arguments: ["--node", names[index]])
+        }
+
+        /// Starts the workers, then the head; returns them in ring order.
+        func start() throws -> [Daemon] {
+            var daemons: [Daemon] = []
+            for index in names.indices.reversed() {
+                let daemon = try daemon(index)
+                try daemon.start()
+                daemons.insert(daemon, at: 0)
+            }
+            return daemons
+        }
+
+        func events(_ kind: String, node: String) throws -> Int {
+            Int(
+                try sqlite(
+                    site.catalog, "SELECT COUNT(*) FROM controller_events WHERE kind = '\(kind)' AND node = '\(node)'"
+                ).first?.first ?? "0") ?? 0
+        }
+
+        func remove() {
+            site.directory.remove()
+            try? FileManager.default.removeItem(atPath: credentials)
+        }
+    }
+
+    @Test(arguments: ["float32", "float16"])
+    func ringLabelsEqualSingleNodeLabels(encoding: String) throws {
+        let ring = try LocalRing(nodes: 3, encoding: encoding)
+        defer { ring.remove() }
+        let daemons = try ring.start()
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        // Wait until the head has admitted both workers, so the batches really cross the ring.
+        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1 })
+        let photos = RunCommandTests.photos
+        for (n, photo) in photos.enumerated() { try ring.site.put(try RunCommandTests.bytes(photo), at: "A05/\(n).jpg") }
+        #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == photos.count })
+        let classify = try runCommand(
+            InspectCommandTests.binary(), ["classify", "--json", "--model", ClassifyCommandTests.model] + photos)
+        let document = try #require(try JSONSerialization.jsonObject(with: classify.stdout) as? [String: Any])
+        let images = try #require(document["images"] as? [[String: Any]])
+        // float32 on the wire computes exactly what one node computes; float16 rounds the boundary tensors.
+        let tolerance = encoding == "float32" ? 1e-4 : 5e-3
+        for (n, image) in images.enumerated() {
+            let top = try #require(image["top"] as? [[String: Any]])
+            let row = try #require(
+                try sqlite(
+                    ring.site.catalog,
+                    """
+                    SELECT o.classIndex, o.classificationProbability, o.animalProbability
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID WHERE m.fileName = '\(n).jpg'
+                    """
+                ).first)
+            #expect(Int(row[0]) == top.first?["index"] as? Int)
+            #expect(abs((Double(row[1]) ?? 0) - (top.first?["probability"] as? Double ?? -1)) < tolerance)
+            #expect(abs((Double(row[2]) ?? 0) - (image["animalProbability"] as? Double ?? -1)) < tolerance)
+        }
+        let timings = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches").map { $0[0] }.joined()
+        for name in ring.names { #expect(timings.contains("\"\(name).compute\"")) }
+    }
+
+    @Test func killedWorkerIsBypassedNothingIsLostAndItIsReadmitted() throws {
+        let ring = try LocalRing(nodes: 3)
+        defer { ring.remove() }
+        var daemons = try ring.start()
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1 })
+        let small = try RunCommandTests.smallJPEG(ring.site.directory)
+        let total = 80
+        for n in 0..<total { try ring.site.put(distinctJPEG(small, number: n), at: "B02/img-\(n).jpg") }
+        #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") > 0 })
+        daemons[1].killHard()
+        #expect(try waitUntil(timeout: 240) { try ring.site.count("status = 'labeled'") == total })
+        #expect(try ring.events("bypass", node: "n1") >= 1)
+        #expect(
+            try sqlite(ring.site.catalog, "SELECT COUNT(*), COUNT(DISTINCT mediaID) FROM observations").first == [
+                "\(total)", "\(total)",
+            ])
+        #expect(try ring.site.count("status = 'failed'") == 0)
+        let restarted = try ring.daemon(1, name: "n1-again")
+        try restarted.start()
+        daemons[1] = restarted
+        #expect(try waitUntil(timeout: 30) { try ring.events("readmit", node: "n1") >= 1 })
+        // After re-admission, batches go through n1 again.
+        for n in total..<(total + 8) { try ring.site.put(distinctJPEG(small, number: n), at: "B02/img-\(n).jpg") }
+        #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == total + 8 })
+        let last = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches ORDER BY batchID DESC LIMIT 1")
+        #expect(last.first?.first?.contains("\"n1.compute\"") == true)
+    }
+
+    @Test func strangersAreRefused() throws {
+        let ring = try LocalRing(nodes: 2)
+        defer { ring.remove() }
+        let daemons = try ring.start()
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        let binary = try InspectCommandTests.binary()
+        // A member of the ring answers.
+        let member = try runCommand(binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"])
+        #expect(!member.output.contains("not answering"))
+        #expect(member.output.contains("n1"))
+        // A certificate from another CA, under a member's name: the TLS handshake fails.
+        let foreign = ring.credentials + "-foreign"
+        defer { try? FileManager.default.removeItem(atPath: foreign) }
+        try runCommand(binary, ["ring", "init", "--config", ring.site.config, "--out", foreign])
+        let env = "TRAPLINE_RING_CREDENTIALS"
+        let stranger = try runEnv(binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"], [env: foreign])
+        #expect(stranger.output.components(separatedBy: "not answering").count - 1 == 2)
+        // A certificate from the ring's CA for a node the ring does not list: refused by name.
+        let yaml = try String(contentsOfFile: ring.site.config, encoding: .utf8)
+        let intruderConfig = ring.site.directory.file("intruder.yaml")
+        try yaml.replacingOccurrences(of: "nodes: [", with: "nodes: [\"intruder=127.0.0.1:9\", ")
+            .write(toFile: intruderConfig, atomically: true, encoding: .utf8)
+        try runCommand(binary, ["ring", "init", "--config", intruderConfig])
+        let intruder = try runCommand(binary, ["ring", "status", "--config", intruderConfig, "--node", "intruder"])
+        #expect(intruder.output.contains("not a member of this ring"))
+        // Plaintext against mutual TLS: refused.
+        let plain = try runEnv(
+            binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"], ["TRAPLINE_RING_SECURITY": "plaintext"])
+        #expect(plain.output.components(separatedBy: "not answering").count - 1 == 2)
+    }
+
+    private func runEnv(_ binary: String, _ arguments: [String], _ environment: [String: String]) throws -> CommandResult {
+        try runCommand("/usr/bin/env", environment.map { "\($0)=\($1)" } + [binary] + arguments, check: false)
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Regenerates the committed Swift code for the ring's protocol (Protos/ -> Sources/Ring/Generated/).
+# Needs protoc (apt-get install protobuf-compiler); builds the two Swift plugins once into .build-tools/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v protoc >/dev/null || apt-get install -y protobuf-compiler
+tools=.build-tools
+mkdir -p "$tools/pkg"
+cat > "$tools/pkg/Package.swift" <<'SWIFT'
+// swift-tools-version: 6.2
+import PackageDescription
+let package = Package(
+    name: "codegen",
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+    ],
+    targets: []
+)
+SWIFT
+# PLUGINS=folder skips the build when both plugins are already built there.
+bin="${PLUGINS:-$tools/build/release}"
+if [ -z "${PLUGINS:-}" ]; then
+    for product in protoc-gen-swift protoc-gen-grpc-swift-2; do
+        swift build -c release --package-path "$tools/pkg" --scratch-path "$tools/build" --product "$product"
+    done
+fi
+out=Sources/Ring/Generated
+rm -f "$out"/*.swift
+protoc --proto_path=Protos \
+    --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out" --swift_opt=Visibility=Public \
+    --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" --grpc-swift-2_out="$out" \
+    --grpc-swift-2_opt=Visibility=Public \
+    trapline/ring/v1/ring.proto grpc/health/v1/health.proto
+# protoc writes into folders named after the packages; the target wants the files flat.
+find "$out" -mindepth 2 -name '*.swift' -exec mv {} "$out"/ \;
+find "$out" -mindepth 1 -type d -empty -delete
+ls "$out"
