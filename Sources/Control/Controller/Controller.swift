@@ -1,0 +1,66 @@
+/// Chooses each slice's prune level for the next batch from what the head measured on the last one.
+///
+/// The adaptive policy is the controller of "Environment-Aware Dynamic Pruning for Pipelined Edge Inference"
+/// (arXiv 2503.03070): it turns each slice's measured time into a slowdown against its profile, predicts every
+/// level vector's stage times, and picks the most accurate vector whose slowest stage keeps up with arrivals and
+/// whose next batch meets its deadline. It prunes at once and relaxes only after the slack has lasted (see
+/// ``ControllerSettings/relaxAfter`` and ``ControllerSettings/relaxMargin``).
+public struct Controller: Sendable {
+    /// How levels are chosen.
+    public let policy: Policy
+    /// The controller's knobs.
+    public let settings: ControllerSettings
+    /// Each slice's profile, indexed by slice.
+    public let profiles: [SliceProfile]
+    /// The model's accuracy curves.
+    public let accuracy: AccuracyTable
+    /// The number of prune levels (level 0 is full width).
+    public let levelCount: Int
+    /// The level of each slice for the next batch.
+    public internal(set) var levels: [Int]
+
+    let space: LevelSpace
+    var sliceSmoothers: [Smoother]
+    var linkSmoothers: [Smoother] = []
+    /// Per level-vector index: consecutive batches the vector has fit within the relax margin.
+    var streaks: [Int]
+
+    /// The smoothed slowdown of each slice (measured over profiled time); 1 before the slice's first sample.
+    public var slowdowns: [Double] { sliceSmoothers.map { $0.value ?? 1 } }
+
+    /// The smoothed transfer milliseconds of each hop.
+    public var linkMs: [Double] { linkSmoothers.map { $0.value ?? 0 } }
+
+    /// Creates a controller with every slice at full width (or at the fixed policy's levels).
+    /// - Parameters:
+    ///   - profiles: Each slice's profiled service times, indexed by slice.
+    ///   - accuracy: The model's per-slice accuracy curves.
+    ///   - levelCount: The number of prune levels, full width included.
+    ///   - policy: How levels are chosen.
+    ///   - settings: The controller's knobs.
+    /// - Throws: ``ControlError`` when the counts of profiles, curves and levels disagree, a profile or curve is
+    ///   invalid, a fixed vector does not fit, a setting is out of range, or the level space is too large.
+    public init(
+        profiles: [SliceProfile], accuracy: AccuracyTable, levelCount: Int, policy: Policy,
+        settings: ControllerSettings = ControllerSettings()
+    ) throws(ControlError) {
+        try Self.validate(profiles: profiles, accuracy: accuracy, levelCount: levelCount)
+        try Self.validate(policy: policy, sliceCount: profiles.count, levelCount: levelCount)
+        try settings.validate()
+        self.space = try LevelSpace(
+            sliceCount: profiles.count, levelCount: levelCount, table: accuracy, floor: settings.accuracyFloor)
+        self.policy = policy
+        self.settings = settings
+        self.profiles = profiles
+        self.accuracy = accuracy
+        self.levelCount = levelCount
+        self.levels = Self.startLevels(policy, sliceCount: profiles.count)
+        self.sliceSmoothers = Array(repeating: Smoother(), count: profiles.count)
+        self.streaks = Array(repeating: 0, count: space.count)
+    }
+
+    private static func startLevels(_ policy: Policy, sliceCount: Int) -> [Int] {
+        if case .fixed(let levels) = policy { return levels }
+        return Array(repeating: 0, count: sliceCount)
+    }
+}

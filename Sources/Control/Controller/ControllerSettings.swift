@@ -1,0 +1,39 @@
+/// The knobs of the adaptive controller.
+public struct ControllerSettings: Sendable, Equatable {
+    /// Consecutive batches a relaxed level vector must stay feasible, within ``relaxMargin``, before the
+    /// controller moves to it (hysteresis).
+    public var relaxAfter = 3
+    /// The lowest expected accuracy a chosen vector may have; when even full width is below it, full width.
+    public var accuracyFloor = 0.0
+    /// The slowest stage must keep up with arrivals: bottleneck time <= `utilisation` * inter-batch arrival time.
+    public var utilisation = 0.9
+    /// The weight of the newest slowdown sample in the moving average (0 < smoothing <= 1).
+    public var smoothing = 0.3
+    /// A relaxation must fit within `relaxMargin` times the deadline and the throughput bound, so that noise
+    /// around a boundary does not flap levels (0 < relaxMargin <= 1).
+    public var relaxMargin = 0.85
+    /// A relative jump of the slowdown that counts as a level shift: when two samples in a row differ from the
+    /// moving average by more than this, in the same direction, the average restarts from them. This lets a node
+    /// that slows down 2x be pruned on the second batch instead of over several (the average alone would lag).
+    public var shiftThreshold = 0.3
+
+    /// Creates the default settings.
+    public init() {}
+}
+
+extension ControllerSettings {
+    /// Checks that every setting is in its range.
+    /// - Throws: ``ControlError/Code/invalidSettings`` naming the first setting out of range.
+    public func validate() throws(ControlError) {
+        try check(relaxAfter >= 1, "relaxAfter must be at least 1, not \(relaxAfter)")
+        try check(accuracyFloor.isFinite, "accuracyFloor must be a number, not \(accuracyFloor)")
+        try check(utilisation.isFinite && utilisation > 0, "utilisation must be positive, not \(utilisation)")
+        try check(smoothing > 0 && smoothing <= 1, "smoothing must be in (0, 1], not \(smoothing)")
+        try check(relaxMargin > 0 && relaxMargin <= 1, "relaxMargin must be in (0, 1], not \(relaxMargin)")
+        try check(shiftThreshold > 0, "shiftThreshold must be positive (infinity turns it off), not \(shiftThreshold)")
+    }
+
+    private func check(_ condition: Bool, _ message: String) throws(ControlError) {
+        guard condition else { throw ControlError(.invalidSettings, message) }
+    }
+}

@@ -1,0 +1,9 @@
+/// How the controller chooses prune levels.
+public enum Policy: Sendable, Equatable {
+    /// Never prune: every slice runs at full width.
+    case none
+    /// Always run this level vector (`static` in the config): the offline-pruning baseline.
+    case fixed([Int])
+    /// Choose levels every batch from measured slowdowns (the paper's controller).
+    case adaptive
+}
