@@ -86,7 +86,8 @@ struct RingStatus: AsyncParsableCommand {
                 let levels = stats.levels.map(String.init).joined(separator: ",")
                 let temperature = stats.hasTemperature_p ? String(format1(stats.temperatureCelsius)) : "-"
                 print(
-                    pad(member.name, 12) + pad(address, 22) + pad(levels, 11) + pad("\(stats.queueLength)/\(stats.queueCapacity)", 7)
+                    pad(member.name, 12) + pad(address, 22) + pad(levels, 11)
+                        + pad("\(stats.queueLength)/\(stats.queueCapacity)", 7)
                         + pad("\(stats.batches)", 9) + pad(format1(stats.meanServiceMs), 12) + temperature)
             case .failure(let error):
                 print(pad(member.name, 12) + pad(address, 22) + "not answering: \(error)")

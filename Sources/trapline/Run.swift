@@ -92,7 +92,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "inotify, or poll for network mounts (watch.mode).")
     var watchMode: String?
 
-    @Option(help: "This node's name in the ring (ring.node; default: the host name). The ring's first node is the head.")
+    @Option(
+        help: "This node's name in the ring (ring.node; default: the host name). The ring's first node is the head.")
     var node: String?
 
     func run() async throws {

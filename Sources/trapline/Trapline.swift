@@ -11,7 +11,8 @@ struct Trapline: AsyncParsableCommand {
             """,
         version: TraplineVersion.string,
         subcommands: [
-            Run.self, IngestCommand.self, Status.self, Export.self, Classify.self, Inspect.self, ModelCommand.self, RingCommand.self,
+            Run.self, IngestCommand.self, Status.self, Export.self, Classify.self, Inspect.self, ModelCommand.self,
+            RingCommand.self,
         ]
     )
 }

@@ -19,7 +19,8 @@ import Testing
             path: Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path)
         let ports = try freePorts(2)
         let members = [
-            RingMember(name: "a", host: "127.0.0.1", port: ports[0]), RingMember(name: "b", host: "127.0.0.1", port: ports[1]),
+            RingMember(name: "a", host: "127.0.0.1", port: ports[0]),
+            RingMember(name: "b", host: "127.0.0.1", port: ports[1]),
         ]
         let plan = try #require(model.metadata.slicePlan(nodes: 2))
         let node = try RingNode(
@@ -93,7 +94,9 @@ import Testing
             let garbage: RPCError.Code?
             do {
                 try await client.bidirectionalStreaming(
-                    request: StreamingClientRequest { writer in try await writer.write([0xFF, 0xFF, 0xFF, 0x0F, 0x12, 0x99]) },
+                    request: StreamingClientRequest { writer in
+                        try await writer.write([0xFF, 0xFF, 0xFF, 0x0F, 0x12, 0x99])
+                    },
                     descriptor: Trapline_Ring_V1_Ring.Method.Forward.descriptor, serializer: RawBytes(),
                     deserializer: ProtobufDeserializer<Trapline_Ring_V1_ForwardAck>(), options: options
                 ) { response in for try await _ in response.messages {} }

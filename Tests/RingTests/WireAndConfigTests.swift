@@ -17,7 +17,8 @@ import Testing
     /// last place (relative 2^-11), and values that float16 represents exactly come back exactly.
     @Test func float16RoundsToNearest() throws {
         var generator = SystemRandomNumberGenerator()
-        let values = (0..<1001).map { _ in Float.random(in: -60_000...60_000, using: &generator) }
+        let values =
+            (0..<1001).map { _ in Float.random(in: -60_000...60_000, using: &generator) }
             + [0, 1, -1, 0.5, 2048, 0.099975586]
         let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float16) }
         #expect(data.count == values.count * 2)
@@ -32,7 +33,9 @@ import Testing
     @Test func aPayloadOfTheWrongSizeIsRefused() {
         var output = [Float](repeating: 0, count: 10)
         #expect(throws: RingError.self) {
-            try output.withUnsafeMutableBufferPointer { try ActivationCodec.decode(Data(count: 19), as: .float16, into: $0) }
+            try output.withUnsafeMutableBufferPointer {
+                try ActivationCodec.decode(Data(count: 19), as: .float16, into: $0)
+            }
         }
     }
 
@@ -81,11 +84,13 @@ import Testing
             for member in members {
                 let cert = RingAuthority.certificate(folder, node: member.name)
                 // An independent check: OpenSSL verifies the chain and reads the names.
-                let verify = try runCommand("openssl", ["verify", "-CAfile", RingAuthority.caCertificate(folder), cert])
+                let verify = try runCommand(
+                    "openssl", ["verify", "-CAfile", RingAuthority.caCertificate(folder), cert])
                 #expect(verify.output.contains("OK"))
                 let text = try runCommand("openssl", ["x509", "-in", cert, "-noout", "-text"]).output
                 #expect(text.contains("CN = \(member.name)") || text.contains("CN=\(member.name)"))
-                #expect(text.contains("TLS Web Server Authentication") && text.contains("TLS Web Client Authentication"))
+                #expect(
+                    text.contains("TLS Web Server Authentication") && text.contains("TLS Web Client Authentication"))
                 let san = member.host.first!.isNumber ? "IP Address:\(member.host)" : "DNS:\(member.host)"
                 #expect(text.contains(san))
                 let attributes = try FileManager.default.attributesOfItem(

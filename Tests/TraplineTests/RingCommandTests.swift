@@ -84,9 +84,14 @@ import Testing
         let daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
         // Wait until the head has admitted both workers, so the batches really cross the ring.
-        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1 })
+        #expect(
+            try waitUntil(timeout: 30) {
+                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
+            })
         let photos = RunCommandTests.photos
-        for (n, photo) in photos.enumerated() { try ring.site.put(try RunCommandTests.bytes(photo), at: "A05/\(n).jpg") }
+        for (n, photo) in photos.enumerated() {
+            try ring.site.put(try RunCommandTests.bytes(photo), at: "A05/\(n).jpg")
+        }
         #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == photos.count })
         let classify = try runCommand(
             InspectCommandTests.binary(), ["classify", "--json", "--model", ClassifyCommandTests.model] + photos)
@@ -117,7 +122,10 @@ import Testing
         defer { ring.remove() }
         var daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
-        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1 })
+        #expect(
+            try waitUntil(timeout: 30) {
+                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
+            })
         let small = try RunCommandTests.smallJPEG(ring.site.directory)
         let total = 80
         for n in 0..<total { try ring.site.put(distinctJPEG(small, number: n), at: "B02/img-\(n).jpg") }
@@ -156,7 +164,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: foreign) }
         try runCommand(binary, ["ring", "init", "--config", ring.site.config, "--out", foreign])
         let env = "TRAPLINE_RING_CREDENTIALS"
-        let stranger = try runEnv(binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"], [env: foreign])
+        let stranger = try runEnv(
+            binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"], [env: foreign])
         #expect(stranger.output.components(separatedBy: "not answering").count - 1 == 2)
         // A certificate from the ring's CA for a node the ring does not list: refused by name.
         let yaml = try String(contentsOfFile: ring.site.config, encoding: .utf8)
@@ -168,11 +177,14 @@ import Testing
         #expect(intruder.output.contains("not a member of this ring"))
         // Plaintext against mutual TLS: refused.
         let plain = try runEnv(
-            binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"], ["TRAPLINE_RING_SECURITY": "plaintext"])
+            binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"],
+            ["TRAPLINE_RING_SECURITY": "plaintext"])
         #expect(plain.output.components(separatedBy: "not answering").count - 1 == 2)
     }
 
-    private func runEnv(_ binary: String, _ arguments: [String], _ environment: [String: String]) throws -> CommandResult {
+    private func runEnv(_ binary: String, _ arguments: [String], _ environment: [String: String]) throws
+        -> CommandResult
+    {
         try runCommand("/usr/bin/env", environment.map { "\($0)=\($1)" } + [binary] + arguments, check: false)
     }
 }

@@ -27,7 +27,7 @@ extension ConfigValues {
     private func strings(_ key: String) throws -> [String]? {
         do {
             return try reader.requiredStringArray(forKey: ConfigKey(key))
-        } catch where missing(error) {
+        } catch  where missing(error) {
             return nil
         } catch {
             throw ConfigError(key: key, "must be a list of text values")
@@ -37,7 +37,7 @@ extension ConfigValues {
     private func ints(_ key: String) throws -> [Int]? {
         do {
             return try reader.requiredIntArray(forKey: ConfigKey(key))
-        } catch where missing(error) {
+        } catch  where missing(error) {
             return nil
         } catch {
             throw ConfigError(key: key, "must be a list of whole numbers")

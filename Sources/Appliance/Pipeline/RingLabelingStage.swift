@@ -93,9 +93,12 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             do {
                 images.append((item.mediaID, try preparer.prepare(file: FilePath(item.filePath))))
             } catch let error as ImagingError {
-                failures.append(FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
+                failures.append(
+                    FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
             } catch {
-                failures.append(FailureRecord(mediaID: item.mediaID, code: ImagingError.Code.readFailed.description, message: "\(error)"))
+                failures.append(
+                    FailureRecord(
+                        mediaID: item.mediaID, code: ImagingError.Code.readFailed.description, message: "\(error)"))
             }
         }
         var input = [Float](repeating: 0, count: images.count * imageWidth)
@@ -108,7 +111,9 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
                     try image.image.normalize(into: region, mean: preparer.spec.mean, scale: preparer.spec.scale)
                     slots.append(mediaID)
                 } catch {
-                    failures.append(FailureRecord(mediaID: mediaID, code: ImagingError.Code.corrupt.description, message: "\(error)"))
+                    failures.append(
+                        FailureRecord(
+                            mediaID: mediaID, code: ImagingError.Code.corrupt.description, message: "\(error)"))
                 }
             }
         }

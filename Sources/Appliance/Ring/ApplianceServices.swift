@@ -31,7 +31,8 @@ public enum ApplianceServices {
             logger.info("ring worker", metadata: ["node.name": "\(ring.node)", "ring.plan": "\(ring.plan)"])
             return [RingNodeService(node: node, head: nil, notifier: SystemdNotifier(environment: environment))]
         }
-        let runtime = try ApplianceRuntime(config: config, environment: environment, executable: executable, logger: logger)
+        let runtime = try ApplianceRuntime(
+            config: config, environment: environment, executable: executable, logger: logger)
         let node = try makeNode(ring, model: runtime.model, modelID: runtime.modelID, config: config, logger: logger)
         try node.setLevels(Array(repeating: runtime.labeling.levelIndex, count: ring.plan.count - 1))
         let catalog = runtime.catalog
@@ -44,11 +45,14 @@ public enum ApplianceServices {
                 logger.error("controller event not recorded", metadata: ["error": "\(error)"])
             }
         }
-        let stage = RingLabelingStage(head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config)
+        let stage = RingLabelingStage(
+            head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config)
         let pipeline = try runtime.pipeline(environment: environment, logger: logger, labeling: stage)
         logger.info(
             "ring head",
-            metadata: ["node.name": "\(ring.node)", "ring.nodes": "\(ring.members.map(\.name))", "ring.plan": "\(ring.plan)"])
+            metadata: [
+                "node.name": "\(ring.node)", "ring.nodes": "\(ring.members.map(\.name))", "ring.plan": "\(ring.plan)",
+            ])
         return [RingNodeService(node: node, head: head), pipeline]
     }
 

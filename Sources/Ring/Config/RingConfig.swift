@@ -97,9 +97,8 @@ public struct RingConfig: Sendable, Equatable {
         let names = members.map(\.name)
         guard Set(names).count == names.count else { throw RingError(.badConfig, "ring.nodes repeats a name") }
         guard index != nil else {
-            throw RingError(
-                .badConfig, "this node, \"\(node)\", is not in ring.nodes (\(names.joined(separator: ", "))); "
-                    + "set ring.node or --node")
+            let listed = names.joined(separator: ", ")
+            throw RingError(.badConfig, "this node, \"\(node)\", is not in ring.nodes (\(listed)); set ring.node or --node")
         }
         guard plan.count == members.count + 1, plan.first == 0, plan.last == unitCount,
             zip(plan, plan.dropFirst()).allSatisfy({ $0 < $1 })

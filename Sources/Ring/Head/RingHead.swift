@@ -128,17 +128,22 @@ public actor RingHead {
         let batch = Int(entry.message.batch)
         let classes = Int(logits.classes)
         guard logits.batch == entry.message.batch, classes > 0 else {
-            entry.continuation.resume(throwing: RingError(.malformed, "logits for \(logits.batch) images, sent \(batch)"))
+            entry.continuation.resume(
+                throwing: RingError(.malformed, "logits for \(logits.batch) images, sent \(batch)"))
             return false
         }
         var values = [Float](repeating: 0, count: batch * classes)
         do {
-            try values.withUnsafeMutableBufferPointer { try ActivationCodec.decode(logits.data, as: .float32, into: $0) }
+            try values.withUnsafeMutableBufferPointer {
+                try ActivationCodec.decode(logits.data, as: .float32, into: $0)
+            }
         } catch {
             entry.continuation.resume(throwing: error)
             return false
         }
-        let hops = logits.trace.indices.map { HopRecord(logits.trace[$0], previous: $0 > 0 ? logits.trace[$0 - 1] : nil) }
+        let hops = logits.trace.indices.map {
+            HopRecord(logits.trace[$0], previous: $0 > 0 ? logits.trace[$0 - 1] : nil)
+        }
         entry.continuation.resume(
             returning: RingResult(logits: values, classes: classes, hops: hops, attempts: Int(entry.attempt) + 1))
         return false
@@ -220,7 +225,8 @@ public actor RingHead {
         guard !alive[index] else { return }
         guard stats.modelID == node.modelID else {
             if refused.insert(name).inserted {
-                record("refuse", name, "runs model \(stats.modelID.prefix(12)), the head runs \(node.modelID.prefix(12))")
+                record(
+                    "refuse", name, "runs model \(stats.modelID.prefix(12)), the head runs \(node.modelID.prefix(12))")
             }
             return
         }
@@ -250,7 +256,8 @@ public actor RingHead {
     }
 
     private func record(_ kind: String, _ name: String, _ reason: String) {
-        logger.info("ring membership", metadata: ["event.kind": "\(kind)", "peer.name": "\(name)", "reason": "\(reason)"])
+        logger.info(
+            "ring membership", metadata: ["event.kind": "\(kind)", "peer.name": "\(name)", "reason": "\(reason)"])
         onEvent(RingEvent(kind: kind, node: name, reason: reason))
     }
 }

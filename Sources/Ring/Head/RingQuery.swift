@@ -23,8 +23,7 @@ public enum RingQuery {
             for (index, member) in config.members.enumerated() {
                 group.addTask {
                     do {
-                        let transport = try HTTP2ClientTransport.Posix(
-                            target: .dns(host: member.host, port: member.port), transportSecurity: security)
+                        let transport = try member.clientTransport(security: security)
                         let stats = try await withGRPCClient(transport: transport) { client in
                             var options = CallOptions.defaults
                             options.timeout = .milliseconds(Int64(timeoutSeconds * 1000))

@@ -13,16 +13,20 @@ final class PeerLink: Sendable {
     private let activations: BoundedQueue<Trapline_Ring_V1_Activations>
     private let logits: BoundedQueue<Trapline_Ring_V1_Logits>
     private let logger: Logger
+    /// Whether this link carries logits (it leads to the head).
+    private let toHead: Bool
 
-    init(member: RingMember, security: HTTP2ClientTransport.Posix.TransportSecurity, maxMessageBytes: Int, logger: Logger)
-        throws
-    {
+    init(
+        member: RingMember, toHead: Bool, security: HTTP2ClientTransport.Posix.TransportSecurity, maxMessageBytes: Int,
+        logger: Logger
+    ) throws {
         self.member = member
+        self.toHead = toHead
         var logger = logger
         logger[metadataKey: "peer.name"] = "\(member.name)"
         self.logger = logger
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: member.host, port: member.port), transportSecurity: security,
+        let transport = try member.clientTransport(
+            security: security,
             config: .defaults { config in
                 // ../shared/PLATFORM.md: 4 MiB windows and 1 MiB frames gave 5x the default throughput;
                 // larger windows broke connections under pipelined streaming.
@@ -56,7 +60,7 @@ final class PeerLink: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await self.client.runConnections() }
             group.addTask { await self.forwardLoop() }
-            group.addTask { await self.deliverLoop() }
+            if toHead { group.addTask { await self.deliverLoop() } }
             await withTaskCancellationHandler {
                 await group.next()
             } onCancel: {

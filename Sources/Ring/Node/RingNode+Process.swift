@@ -15,13 +15,15 @@ extension RingNode {
             throw RingError(.malformed, "hop \(hopIndex) is for node \"\(hop.node)\", not \"\(config.node)\"")
         }
         guard message.sliceBounds.map(Int.init) == config.plan else {
-            throw RingError(.malformed, "the sender's slice plan \(message.sliceBounds) is not this ring's \(config.plan)")
+            throw RingError(
+                .malformed, "the sender's slice plan \(message.sliceBounds) is not this ring's \(config.plan)")
         }
         let units = Int(hop.firstUnit)..<max(Int(hop.firstUnit), Int(hop.endUnit))
         guard !units.isEmpty, config.plan.contains(units.lowerBound), config.plan.contains(units.upperBound),
             Int(message.unit) == units.lowerBound
         else {
-            throw RingError(.malformed, "hop units \(hop.firstUnit)..<\(hop.endUnit) do not fit the plan \(config.plan)")
+            throw RingError(
+                .malformed, "hop units \(hop.firstUnit)..<\(hop.endUnit) do not fit the plan \(config.plan)")
         }
         guard (1...maxBatch).contains(Int(message.batch)) else {
             throw RingError(.malformed, "batch of \(message.batch) images is outside 1...\(maxBatch)")

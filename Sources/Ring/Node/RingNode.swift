@@ -76,7 +76,8 @@ public final class RingNode: Sendable {
         var links: [String: PeerLink] = [:]
         for member in config.members where member.name != config.node {
             links[member.name] = try PeerLink(
-                member: member, security: clientSecurity, maxMessageBytes: maxMessageBytes, logger: logger)
+                member: member, toHead: member.name == config.head.name, security: clientSecurity,
+                maxMessageBytes: maxMessageBytes, logger: logger)
         }
         self.links = links
     }

@@ -12,7 +12,8 @@ struct RingService: Trapline_Ring_V1_Ring.SimpleServiceProtocol {
             do {
                 try node.validate(message)
             } catch let error as RingError {
-                node.logger.warning("refused a batch", metadata: ["peer": "\(context.remotePeer)", "error": "\(error)"])
+                node.logger.warning(
+                    "refused a batch", metadata: ["peer": "\(context.remotePeer)", "error": "\(error)"])
                 throw RPCError(code: .invalidArgument, message: error.message)
             }
             // Waits while the queue is full: this stream stops being read and HTTP/2 flow control holds the sender.

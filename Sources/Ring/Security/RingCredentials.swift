@@ -21,7 +21,8 @@ public struct RingCredentials: Sendable {
         let keyPath = RingAuthority.key(folder, node: node)
         for path in [caPath, certPath, keyPath] where !FileManagerLite.exists(path) {
             throw RingError(
-                .credentials, "\(path) is missing: run `trapline ring init` and copy this node's files (see docs/ring.md)")
+                .credentials,
+                "\(path) is missing: run `trapline ring init` and copy this node's files (see docs/ring.md)")
         }
         let cert: Certificate
         do {
@@ -35,7 +36,8 @@ public struct RingCredentials: Sendable {
         }
         guard Self.commonName(cert) == node else {
             throw RingError(
-                .credentials, "\(certPath) was issued to \"\(Self.commonName(cert) ?? "?")\", not to this node, \"\(node)\"")
+                .credentials,
+                "\(certPath) was issued to \"\(Self.commonName(cert) ?? "?")\", not to this node, \"\(node)\"")
         }
     }
 
