@@ -98,7 +98,8 @@ public struct RingConfig: Sendable, Equatable {
         guard Set(names).count == names.count else { throw RingError(.badConfig, "ring.nodes repeats a name") }
         guard index != nil else {
             let listed = names.joined(separator: ", ")
-            throw RingError(.badConfig, "this node, \"\(node)\", is not in ring.nodes (\(listed)); set ring.node or --node")
+            throw RingError(
+                .badConfig, "this node, \"\(node)\", is not in ring.nodes (\(listed)); set ring.node or --node")
         }
         guard plan.count == members.count + 1, plan.first == 0, plan.last == unitCount,
             zip(plan, plan.dropFirst()).allSatisfy({ $0 < $1 })
