@@ -54,9 +54,11 @@ public struct ApplianceRuntime: Sendable {
     ///   - environment: The process environment (systemd's notify socket).
     ///   - logger: Where to log.
     ///   - labeling: What labels batches; this node's engine when nil.
-    public func pipeline(environment: [String: String], logger: Logger, labeling: (any BatchLabeling)? = nil) throws
-        -> Pipeline
-    {
+    ///   - load: The load meter the controller reads.
+    public func pipeline(
+        environment: [String: String], logger: Logger, labeling: (any BatchLabeling)? = nil,
+        load: LoadMeter = LoadMeter()
+    ) throws -> Pipeline {
         let source: any FileSource =
             switch config.watchMode {
             case .inotify: FolderWatcher(root: config.watchFolder, logger: logger)
@@ -64,7 +66,7 @@ public struct ApplianceRuntime: Sendable {
             }
         return Pipeline(
             config: config, catalog: catalog, labeling: labeling ?? self.labeling, source: source,
-            notifier: SystemdNotifier(environment: environment), logger: logger
+            notifier: SystemdNotifier(environment: environment), logger: logger, load: load
         )
     }
 

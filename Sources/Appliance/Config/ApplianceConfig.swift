@@ -39,6 +39,18 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var ringProbeTimeoutSeconds = 1.0
     public var ringFailAfter = 2
     public var ringResendSeconds = 10.0
+    /// How the ring's prune levels are chosen: `none`, `static` (`control.staticLevels`) or `adaptive`.
+    public var controlPolicy = "adaptive"
+    /// The fixed level (a fraction of expanded channels pruned) of every slice under `static`.
+    public var controlStaticLevels: [Double] = []
+    /// The controller never chooses levels whose expected top-1 agreement is below this.
+    public var controlAccuracyFloor = 0.0
+    /// Batches a relaxation must stay feasible before a slice is relaxed.
+    public var controlRelaxAfter = 3
+    /// The slowest stage may use at most this share of the time between batches.
+    public var controlUtilisation = 0.9
+    /// Where `trapline profile` stores this node's measured service times, and the node reads them.
+    public var controlProfile = "/var/lib/trapline/profile.json"
 
     /// The embedded defaults.
     public init() {}

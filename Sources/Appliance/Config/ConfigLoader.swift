@@ -12,7 +12,9 @@ public enum ConfigLoader {
         "labels.blankThreshold", "batch.maxSize", "batch.maxWaitSeconds", "batch.sloSeconds", "events.gapSeconds",
         "limits.maxPixels", "limits.maxFileBytes", "log.level", "ring.nodes", "ring.node", "ring.plan",
         "ring.encoding", "ring.security", "ring.credentials", "ring.maxInFlight", "ring.queueCapacity",
-        "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter", "ring.resendSeconds",
+        "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter", "ring.resendSeconds", "control.policy",
+        "control.staticLevels", "control.accuracyFloor", "control.relaxAfter", "control.utilisation",
+        "control.profile",
     ]
 
     /// Loads the configuration.

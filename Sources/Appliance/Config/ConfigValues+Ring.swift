@@ -22,6 +22,29 @@ extension ConfigValues {
         c.ringProbeTimeoutSeconds = try double("ring.probeTimeoutSeconds", in: 0.05...60) ?? c.ringProbeTimeoutSeconds
         c.ringFailAfter = try int("ring.failAfter", in: 1...100) ?? c.ringFailAfter
         c.ringResendSeconds = try double("ring.resendSeconds", in: 0.5...3600) ?? c.ringResendSeconds
+        c.controlPolicy = try string("control.policy") ?? c.controlPolicy
+        guard ["none", "static", "adaptive"].contains(c.controlPolicy) else {
+            throw ConfigError(key: "control.policy", "must be none, static or adaptive, not \"\(c.controlPolicy)\"")
+        }
+        c.controlStaticLevels = try doubles("control.staticLevels") ?? c.controlStaticLevels
+        if c.controlPolicy == "static", c.controlStaticLevels.isEmpty {
+            throw ConfigError(key: "control.staticLevels", "the static policy needs a level per slice")
+        }
+        c.controlAccuracyFloor = try double("control.accuracyFloor", in: 0...1) ?? c.controlAccuracyFloor
+        c.controlRelaxAfter = try int("control.relaxAfter", in: 1...1000) ?? c.controlRelaxAfter
+        c.controlUtilisation = try double("control.utilisation", in: 0.1...1) ?? c.controlUtilisation
+        c.controlProfile = try string("control.profile") ?? c.controlProfile
+    }
+
+    private func doubles(_ key: String) throws -> [Double]? {
+        do {
+            return try reader.requiredDoubleArray(forKey: ConfigKey(key))
+        } catch where missing(error) {
+            return nil
+        } catch {
+            if let whole = try? reader.requiredIntArray(forKey: ConfigKey(key)) { return whole.map(Double.init) }
+            throw ConfigError(key: key, "must be a list of numbers")
+        }
     }
 
     private func strings(_ key: String) throws -> [String]? {

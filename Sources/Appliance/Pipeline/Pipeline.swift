@@ -24,6 +24,7 @@ public final class Pipeline: Service, @unchecked Sendable {
     let source: any FileSource
     let notifier: SystemdNotifier
     let logger: Logger
+    let load: LoadMeter
     private var former: BatchFormer
     private var retries: [String: Double] = [:]
     private var lastWatchdog = 0.0
@@ -37,8 +38,9 @@ public final class Pipeline: Service, @unchecked Sendable {
     /// Creates the pipeline.
     public init(
         config: ApplianceConfig, catalog: Catalog, labeling: any BatchLabeling, source: any FileSource,
-        notifier: SystemdNotifier, logger: Logger
+        notifier: SystemdNotifier, logger: Logger, load: LoadMeter = LoadMeter()
     ) {
+        self.load = load
         self.config = config
         self.catalog = catalog
         self.labeling = labeling
@@ -120,6 +122,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             take(path, now: now)
         }
         startBatches()
+        load.setWaiting(former.count)
     }
 
     /// Sends formed batches out for labelling while fewer than the stage's limit are out.
@@ -151,7 +154,10 @@ public final class Pipeline: Service, @unchecked Sendable {
                 if case .moved(let from) = registration {
                     logger.info("file moved", metadata: ["media.path": "\(path)", "media.previousPath": "\(from)"])
                 }
-                if let item = try catalog.pendingItem(mediaID) { former.add(item) }
+                if let item = try catalog.pendingItem(mediaID) {
+                    former.add(item)
+                    load.arrived(at: now)
+                }
             case .incomplete:
                 retries[path] = now + max(0.5, min(config.settleSeconds, 2))
             case .failed(let code, let message):

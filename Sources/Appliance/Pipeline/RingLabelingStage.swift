@@ -18,6 +18,8 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     let preparer: ImagePreparer
     let labeler: Labeler
     let imageWidth: Int
+    /// The adaptive controller, under that policy.
+    public let control: PruningControl?
     private let queue = DispatchQueue(label: "trapline.decode")
 
     /// Creates the stage.
@@ -26,8 +28,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     ///   - model: The model.
     ///   - modelID: The model file's SHA-256.
     ///   - config: Labels, crop, limits and the in-flight limit.
-    public init(head: RingHead, model: Model, modelID: String, config: ApplianceConfig) {
+    ///   - control: The adaptive controller, if the policy is adaptive.
+    public init(head: RingHead, model: Model, modelID: String, config: ApplianceConfig, control: PruningControl?) {
         self.head = head
+        self.control = control
         maxInFlight = config.ringMaxInFlight
         self.modelID = modelID
         modelName = model.metadata.name
@@ -55,6 +59,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
                 failures: prepared.failures)
         }
         let result = try await head.infer(prepared.input, batch: prepared.slots.count, deadline: batch.deadline)
+        await control?.observe(result, batchSize: prepared.slots.count, decodeMs: (decoded - start) * 1000)
         var labels: [LabelRecord] = []
         for (slot, mediaID) in prepared.slots.enumerated() {
             let row = result.logits[(slot * result.classes)..<((slot + 1) * result.classes)]

@@ -26,15 +26,18 @@ public enum ApplianceServices {
         }
         let (model, _, sha) = try ModelLocator.load(config.modelPath, environment: environment, executable: executable)
         guard let ring = try RingSetup.config(config, model: model) else { return [] }
+        let profile = try ownProfile(config, modelID: sha, plan: ring.plan, logger: logger)
         if !ring.isHead {
             let node = try makeNode(ring, model: model, modelID: sha, config: config, logger: logger)
+            if let profile { node.setProfile(profile.entries) }
             logger.info("ring worker", metadata: ["node.name": "\(ring.node)", "ring.plan": "\(ring.plan)"])
             return [RingNodeService(node: node, head: nil, notifier: SystemdNotifier(environment: environment))]
         }
         let runtime = try ApplianceRuntime(
             config: config, environment: environment, executable: executable, logger: logger)
         let node = try makeNode(ring, model: runtime.model, modelID: runtime.modelID, config: config, logger: logger)
-        try node.setLevels(Array(repeating: runtime.labeling.levelIndex, count: ring.plan.count - 1))
+        if let profile { node.setProfile(profile.entries) }
+        try node.setLevels(try startLevels(config, model: runtime.model, slices: ring.plan.count - 1))
         let catalog = runtime.catalog
         let head = RingHead(node: node) { event in
             do {
@@ -45,15 +48,55 @@ public enum ApplianceServices {
                 logger.error("controller event not recorded", metadata: ["error": "\(error)"])
             }
         }
+        let load = LoadMeter()
+        let control =
+            config.controlPolicy == "adaptive"
+            ? PruningControl(
+                head: head, catalog: catalog, model: runtime.model, plan: ring.plan, config: config,
+                ownProfile: profile?.slices, load: load, logger: logger) : nil
         let stage = RingLabelingStage(
-            head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config)
-        let pipeline = try runtime.pipeline(environment: environment, logger: logger, labeling: stage)
+            head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config, control: control)
+        let pipeline = try runtime.pipeline(environment: environment, logger: logger, labeling: stage, load: load)
         logger.info(
             "ring head",
             metadata: [
                 "node.name": "\(ring.node)", "ring.nodes": "\(ring.members.map(\.name))", "ring.plan": "\(ring.plan)",
             ])
         return [RingNodeService(node: node, head: head), pipeline]
+    }
+
+    /// The levels the ring starts at: `model.level` everywhere, or the static policy's vector.
+    static func startLevels(_ config: ApplianceConfig, model: Model, slices: Int) throws -> [Int] {
+        let levels = model.metadata.pruneLevels
+        func index(_ fraction: Double, key: String) throws -> Int {
+            guard let found = levels.firstIndex(where: { abs($0 - fraction) < 1e-9 }) else {
+                throw ConfigError(key: key, "\(fraction) is not one of the model's levels: \(levels)")
+            }
+            return found
+        }
+        guard config.controlPolicy == "static" else {
+            return Array(repeating: try index(config.level, key: "model.level"), count: slices)
+        }
+        guard config.controlStaticLevels.count == slices else {
+            throw ConfigError(
+                key: "control.staticLevels",
+                "needs \(slices) levels (one per slice), not \(config.controlStaticLevels.count)")
+        }
+        return try config.controlStaticLevels.map { try index($0, key: "control.staticLevels") }
+    }
+
+    /// This node's stored profile, if it was measured for this model and plan.
+    static func ownProfile(_ config: ApplianceConfig, modelID: String, plan: [Int], logger: Logger) throws
+        -> ProfileStore.Document?
+    {
+        guard let document = try ProfileStore.load(config.controlProfile) else { return nil }
+        guard document.modelID == modelID, document.plan == plan else {
+            logger.warning(
+                "profile ignored: measured for another model or plan; run `trapline profile` again",
+                metadata: ["control.profile": "\(config.controlProfile)"])
+            return nil
+        }
+        return document
     }
 
     static func makeNode(_ ring: RingConfig, model: Model, modelID: String, config: ApplianceConfig, logger: Logger)

@@ -47,6 +47,20 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     public var classes: Classes
     public var provenance: [String: String]?
     public var license: String?
+    /// Measured accuracy of the pruned network (the controller's accuracy curves), if the file carries them.
+    public var accuracy: AccuracyCurves?
+
+    /// Top-1 agreement with the unpruned original, per prune level: for each slice of one plan with only that
+    /// slice pruned, and for every unit pruned alike.
+    public struct AccuracyCurves: Sendable, Codable, Equatable {
+        public var metric: String
+        /// The ring size whose slice plan the per-slice curves belong to.
+        public var plan: Int
+        public var slices: [[Double]]
+        public var uniform: [Double]?
+        public var evaluatedOn: String?
+        public var images: Int?
+    }
 
     /// Unit boundaries for a ring of `nodes` nodes, if the file has a plan for it.
     public func slicePlan(nodes: Int) -> [Int]? { slicePlans[String(nodes)] }

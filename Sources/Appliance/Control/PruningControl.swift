@@ -1,0 +1,187 @@
+import Catalog
+import Control
+import FoundationEssentials
+import Inference
+import Logging
+import Ring
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs the adaptive controller on the head: after every batch it turns the ring's trace into an observation,
+/// asks the controller for the next levels, pushes a change to every node and records it with its reason.
+/// It starts once a profile is known for every slice (from each node's stats, or this node's own as a stand-in
+/// for a node that has none: the ring's Pis are alike).
+public actor PruningControl {
+    let head: RingHead
+    let catalog: Catalog
+    let accuracy: AccuracyTable
+    let pruneLevels: [Double]
+    let settings: ControllerSettings
+    let load: LoadMeter
+    let batchMaxSize: Int
+    let budgetMs: Double
+    let ownProfile: [SliceProfile]?
+    let logger: Logger
+    private var controller: Controller?
+    private var waitingLogged = false
+
+    /// Creates the control.
+    /// - Parameters:
+    ///   - head: The ring's head.
+    ///   - catalog: Where decisions are recorded.
+    ///   - model: The model (levels and accuracy curves).
+    ///   - plan: The ring's slice plan.
+    ///   - config: The `control.*` and `batch.*` keys.
+    ///   - ownProfile: This node's profile, if measured.
+    ///   - load: The pipeline's load meter.
+    ///   - logger: Where to log.
+    public init(
+        head: RingHead, catalog: Catalog, model: Model, plan: [Int], config: ApplianceConfig,
+        ownProfile: [SliceProfile]?, load: LoadMeter, logger: Logger
+    ) {
+        self.head = head
+        self.catalog = catalog
+        pruneLevels = model.metadata.pruneLevels
+        accuracy = Self.accuracyTable(model.metadata, plan: plan)
+        var settings = ControllerSettings()
+        settings.accuracyFloor = config.controlAccuracyFloor
+        settings.relaxAfter = config.controlRelaxAfter
+        settings.utilisation = config.controlUtilisation
+        self.settings = settings
+        self.load = load
+        batchMaxSize = config.batchMaxSize
+        // The ring's share of the SLO: what is left after the batch has waited to fill.
+        budgetMs = max(1, (config.sloSeconds - config.batchMaxWaitSeconds) * 1000)
+        self.ownProfile = ownProfile
+        self.logger = logger
+    }
+
+    /// Feeds the controller one finished batch; pushes and records a change of levels.
+    /// - Parameters:
+    ///   - result: The ring's result for the batch.
+    ///   - batchSize: Images in it.
+    ///   - decodeMs: Time the head spent decoding its JPEGs (part of the latency).
+    public func observe(_ result: RingResult, batchSize: Int, decodeMs: Double) async {
+        guard let controller = await ready() else { return }
+        var placement: [Int] = []
+        for (stage, hop) in result.hops.enumerated() { placement += hop.slices.map { _ in stage } }
+        let observation = BatchObservation(
+            batchSize: batchSize, sliceMs: result.sliceMs, sliceLevels: result.sliceLevels, placement: placement,
+            linkMs: result.hops.dropFirst().map { $0.linkMs + $0.decodeMs },
+            arrivalRate: load.arrivalRate(), backlogBatches: Double(load.waiting) / Double(batchMaxSize),
+            deadlineMs: budgetMs - decodeMs)
+        var updated = controller
+        let decision = updated.observe(observation)
+        self.controller = updated
+        guard !decision.changes.isEmpty else { return }
+        do {
+            try await head.setLevels(decision.levels)
+        } catch {
+            logger.error("levels not set", metadata: ["error": "\(error)"])
+            return
+        }
+        let fractions = decision.levels.map { pruneLevels[$0] }
+        logger.info("levels changed", metadata: ["levels": "\(fractions)", "reason": "\(decision.reason)"])
+        try? catalog.recordControllerEvent(
+            kind: "levels", node: nil, levels: fractions, reason: decision.reason, at: Date().timeIntervalSince1970)
+    }
+
+    private func ready() async -> Controller? {
+        if let controller { return controller }
+        let members = await head.memberStats
+        let config = head.node.config
+        var profiles: [SliceProfile] = []
+        for slice in 0..<(config.plan.count - 1) {
+            let units = [config.plan[slice], config.plan[slice + 1]]
+            let name = config.members[slice].name
+            let reported = members[name].flatMap { Self.profile($0.profile, node: name, units: units) }
+            let own = ownProfile?.first { $0.units == units }
+            guard let profile = reported ?? own else {
+                if !waitingLogged {
+                    waitingLogged = true
+                    logger.warning(
+                        "no profile for a slice yet: levels stay as they are (run `trapline profile` on every node)",
+                        metadata: ["slice": "\(slice)", "node.name": "\(name)"])
+                }
+                return nil
+            }
+            profiles.append(profile)
+        }
+        do {
+            let created = try Controller(
+                profiles: profiles, accuracy: accuracy, levelCount: pruneLevels.count, policy: .adaptive,
+                settings: settings)
+            controller = created
+            try? catalog.recordControllerEvent(
+                kind: "controller", node: nil, levels: nil,
+                reason: "adaptive control started with profiles from \(profiles.map(\.node))",
+                at: Date().timeIntervalSince1970)
+            return created
+        } catch {
+            logger.error("controller not started", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A slice's profile from a node's reported entries.
+    static func profile(_ entries: [Trapline_Ring_V1_ProfileEntry], node: String, units: [Int]) -> SliceProfile? {
+        let mine = entries.filter { Int($0.firstUnit) == units[0] && Int($0.endUnit) == units[1] }
+        let sizes = Set(mine.map { Int($0.batch) }).sorted()
+        let levels = Set(mine.map { Int($0.level) }).sorted()
+        guard !sizes.isEmpty, !levels.isEmpty else { return nil }
+        var rows: [[Double]] = []
+        for size in sizes {
+            var row: [Double] = []
+            for level in levels {
+                guard let entry = mine.first(where: { Int($0.batch) == size && Int($0.level) == level }) else {
+                    return nil
+                }
+                row.append(entry.medianMs)
+            }
+            rows.append(row)
+        }
+        return SliceProfile(node: node, units: units, batchSizes: sizes, serviceMs: rows)
+    }
+
+    /// The model's per-slice accuracy curves for this plan. When the file's curves were measured for another
+    /// plan, each slice gets the uniform curve raised to its share of the units (an approximation, logged in the
+    /// docs: pruning a third of the network costs about a third of what pruning all of it costs, in log terms).
+    static func accuracyTable(_ metadata: ModelMetadata, plan: [Int]) -> AccuracyTable {
+        let levels = metadata.pruneLevels.count
+        let slices = plan.count - 1
+        guard let curves = metadata.accuracy else {
+            return AccuracyTable(full: 1, slices: Array(repeating: Array(repeating: 1, count: levels), count: slices))
+        }
+        if curves.plan == slices, metadata.slicePlan(nodes: slices) == plan, curves.slices.count == slices {
+            return AccuracyTable(full: curves.slices[0][0], slices: curves.slices)
+        }
+        let uniform = curves.uniform ?? Array(repeating: 1, count: levels)
+        let total = Double(plan.last ?? 1)
+        let derived = (0..<slices).map { slice in
+            let share = Double(plan[slice + 1] - plan[slice]) / total
+            return uniform.map { pow($0 / max(uniform[0], 1e-9), share) * uniform[0] }
+        }
+        return AccuracyTable(full: uniform[0], slices: derived)
+    }
+}
+
+extension ProfileStore.Document {
+    /// The entries a node reports in its stats.
+    public var entries: [Trapline_Ring_V1_ProfileEntry] {
+        slices.flatMap { slice in
+            slice.batchSizes.enumerated().flatMap { sizeIndex, batch in
+                slice.serviceMs[sizeIndex].enumerated().map { level, ms in
+                    var entry = Trapline_Ring_V1_ProfileEntry()
+                    entry.firstUnit = UInt32(slice.units[0])
+                    entry.endUnit = UInt32(slice.units[1])
+                    entry.level = UInt32(level)
+                    entry.batch = UInt32(batch)
+                    entry.medianMs = ms
+                    return entry
+                }
+            }
+        }
+    }
+}
