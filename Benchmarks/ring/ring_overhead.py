@@ -1,0 +1,106 @@
+"""Per-hop overhead of the ring on loopback (encoding, transport, decoding) next to the slices' compute.
+
+A 4-node ring of real `trapline run` processes on 127.0.0.1 under mutual TLS; batches of 1 and of 8 real
+photos; float16 and float32 on the wire. Each batch's trace (batches.nodeTimings) gives, for every hop, the
+sender's encode plus transport plus the receiver's decode (`<node>.link` + `<node>.decode`), and every node's
+compute time. Usage: python3 Benchmarks/ring/ring_overhead.py [IMAGES] [OUT.json]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import ringlab
+
+NAMES = ["pi1", "pi2", "pi3", "pi4"]
+
+
+def run_case(batch: int, encoding: str, images: int, base_port: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="ring-overhead-"))
+    (work / "inbox").mkdir()
+    nodes = [(name, "127.0.0.1", base_port + i) for i, name in enumerate(NAMES)]
+    config = work / "ring.yaml"
+    ringlab.write_config(
+        config,
+        work,
+        nodes,
+        ring={"encoding": encoding, "maxInFlight": 1, "probeSeconds": 0.5},
+        batch={"maxSize": batch, "maxWaitSeconds": 0.5, "sloSeconds": 60},
+        control={"policy": "none"},
+    )
+    subprocess.run(
+        [str(ringlab.BINARY), "ring", "init", "--config", str(config)],
+        check=True,
+        capture_output=True,
+    )
+    processes = [
+        ringlab.Node(name, config, work / f"{name}.log") for name in reversed(NAMES)
+    ]
+    catalog = work / "catalog.db"
+    try:
+        if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
+            raise SystemExit(f"ring did not form; see {work}")
+        sources = [p.read_bytes() for p in ringlab.PHOTOS]
+        # One batch at a time (maxInFlight 1), each full: the hops carry nothing else.
+        for n in range(images):
+            (work / "inbox" / f"{n}.part").write_bytes(
+                ringlab.distinct_jpeg(sources[n % len(sources)], n)
+            )
+            (work / "inbox" / f"{n}.part").rename(work / "inbox" / f"img-{n}.jpg")
+        if not ringlab.wait_for(lambda: ringlab.labelled(catalog) == images, 600):
+            raise SystemExit(f"not every image was labelled; see {work}")
+        rows = [
+            json.loads(r[0])
+            for r in ringlab.query(catalog, "SELECT nodeTimings FROM batches")
+        ]
+    finally:
+        for process in processes:
+            process.stop()
+    rows = [r for r in rows if all(f"{n}.compute" in r for n in NAMES)][
+        1:
+    ]  # the first batch warms up
+    result = {"batch": batch, "encoding": encoding, "batches": len(rows), "hops": []}
+    for index, name in enumerate(NAMES):
+        compute = statistics.median(r[f"{name}.compute"] for r in rows) * 1000
+        hop = {"node": name, "computeMs": compute}
+        if index > 0:
+            overhead = [(r[f"{name}.link"] + r[f"{name}.decode"]) * 1000 for r in rows]
+            hop["overheadMs"] = statistics.median(overhead)
+            hop["overheadShareOfSenderCompute"] = (
+                hop["overheadMs"] / result["hops"][-1]["computeMs"]
+            )
+        result["hops"].append(hop)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    images = int(sys.argv[1]) if len(sys.argv) > 1 else 96
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    results = []
+    port = 27400
+    for encoding in ("float16", "float32"):
+        for batch in (1, 8):
+            port += 10
+            results.append(
+                run_case(batch, encoding, images if batch == 8 else images // 4, port)
+            )
+            r = results[-1]
+            print(f"{encoding} batch {batch}: {r['batches']} batches")
+            for hop in r["hops"]:
+                extra = ""
+                if "overheadMs" in hop:
+                    extra = f"  hop overhead {hop['overheadMs']:.2f} ms = {100 * hop['overheadShareOfSenderCompute']:.1f}% of the sender's compute"
+                print(f"  {hop['node']}: compute {hop['computeMs']:.2f} ms{extra}")
+    if out:
+        out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
