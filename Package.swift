@@ -36,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.96.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.34.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.27.0"),
     ],
     targets: [
         // libjpeg-turbo behind a C shim: libjpeg reports errors by longjmp, which must never cross Swift frames.
@@ -122,6 +125,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The ring's two candidate transports for activations, measured side by side (Benchmarks/RingTransport).
+        .executableTarget(
+            name: "ring-transport-bench",
+            dependencies: [
+                "Ring", "Inference",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            path: "Benchmarks/RingTransport",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // libFuzzer targets (scripts/fuzz.sh); built normally, it replays the committed corpus.
+        .executableTarget(
+            name: "trapline-fuzz", dependencies: ["Imaging", "Inference"], path: "Fuzz", exclude: ["corpus"],
+            swiftSettings: strict
+        ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"], swiftSettings: strict),
@@ -130,7 +153,9 @@ let package = Package(
             dependencies: ["Ingest", "Catalog", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ApplianceTests", dependencies: ["Appliance", "Control", "Inference", "Ring", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "InferenceTests", dependencies: ["Inference", "Imaging", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: strict

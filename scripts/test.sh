@@ -9,6 +9,7 @@ swift build --quiet
 find Sources Tests Benchmarks/Sources -name '*.swift' -not -path '*/Generated/*' -print0 |
     xargs -0 swift format lint --strict Package.swift Benchmarks/Package.swift
 (cd Training && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
+(cd Benchmarks && python3 -m ruff check ring faults && python3 -m ruff format --check ring faults >/dev/null)
 # The Python side first: the converter, the golden outputs and the model's reference implementation.
 (cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
 # One BLAS thread: tests check results, not speed, and 2-core machines are shared.

@@ -39,9 +39,7 @@ def run_case(batch: int, encoding: str, images: int, base_port: int) -> dict:
         check=True,
         capture_output=True,
     )
-    processes = [
-        ringlab.Node(name, config, work / f"{name}.log") for name in reversed(NAMES)
-    ]
+    processes = [ringlab.Node(name, config, work / f"{name}.log") for name in reversed(NAMES)]
     catalog = work / "catalog.db"
     try:
         if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
@@ -49,22 +47,15 @@ def run_case(batch: int, encoding: str, images: int, base_port: int) -> dict:
         sources = [p.read_bytes() for p in ringlab.PHOTOS]
         # One batch at a time (maxInFlight 1), each full: the hops carry nothing else.
         for n in range(images):
-            (work / "inbox" / f"{n}.part").write_bytes(
-                ringlab.distinct_jpeg(sources[n % len(sources)], n)
-            )
+            (work / "inbox" / f"{n}.part").write_bytes(ringlab.distinct_jpeg(sources[n % len(sources)], n))
             (work / "inbox" / f"{n}.part").rename(work / "inbox" / f"img-{n}.jpg")
         if not ringlab.wait_for(lambda: ringlab.labelled(catalog) == images, 600):
             raise SystemExit(f"not every image was labelled; see {work}")
-        rows = [
-            json.loads(r[0])
-            for r in ringlab.query(catalog, "SELECT nodeTimings FROM batches")
-        ]
+        rows = [json.loads(r[0]) for r in ringlab.query(catalog, "SELECT nodeTimings FROM batches")]
     finally:
         for process in processes:
             process.stop()
-    rows = [r for r in rows if all(f"{n}.compute" in r for n in NAMES)][
-        1:
-    ]  # the first batch warms up
+    rows = [r for r in rows if all(f"{n}.compute" in r for n in NAMES)][1:]  # the first batch warms up
     result = {"batch": batch, "encoding": encoding, "batches": len(rows), "hops": []}
     for index, name in enumerate(NAMES):
         compute = statistics.median(r[f"{name}.compute"] for r in rows) * 1000
@@ -72,9 +63,7 @@ def run_case(batch: int, encoding: str, images: int, base_port: int) -> dict:
         if index > 0:
             overhead = [(r[f"{name}.link"] + r[f"{name}.decode"]) * 1000 for r in rows]
             hop["overheadMs"] = statistics.median(overhead)
-            hop["overheadShareOfSenderCompute"] = (
-                hop["overheadMs"] / result["hops"][-1]["computeMs"]
-            )
+            hop["overheadShareOfSenderCompute"] = hop["overheadMs"] / result["hops"][-1]["computeMs"]
         result["hops"].append(hop)
     shutil.rmtree(work, ignore_errors=True)
     return result
@@ -88,15 +77,14 @@ def main() -> None:
     for encoding in ("float16", "float32"):
         for batch in (1, 8):
             port += 10
-            results.append(
-                run_case(batch, encoding, images if batch == 8 else images // 4, port)
-            )
+            results.append(run_case(batch, encoding, images if batch == 8 else images // 4, port))
             r = results[-1]
             print(f"{encoding} batch {batch}: {r['batches']} batches")
             for hop in r["hops"]:
                 extra = ""
                 if "overheadMs" in hop:
-                    extra = f"  hop overhead {hop['overheadMs']:.2f} ms = {100 * hop['overheadShareOfSenderCompute']:.1f}% of the sender's compute"
+                    share = 100 * hop["overheadShareOfSenderCompute"]
+                    extra = f"  hop overhead {hop['overheadMs']:.2f} ms = {share:.1f}% of the sender's compute"
                 print(f"  {hop['node']}: compute {hop['computeMs']:.2f} ms{extra}")
     if out:
         out.write_text(json.dumps(results, indent=2))

@@ -35,9 +35,7 @@ def distinct_jpeg(source: bytes, number: int) -> bytes:
     return source[:2] + segment + source[2:]
 
 
-def write_config(
-    path: Path, folder: Path, nodes: list[tuple[str, str, int]], **sections: dict
-) -> None:
+def write_config(path: Path, folder: Path, nodes: list[tuple[str, str, int]], **sections: dict) -> None:
     """A YAML config for a ring whose state lives under `folder`."""
     lines = [
         "watch:",
@@ -69,22 +67,23 @@ class Node:
         log: Path,
         prefix: list[str] | None = None,
         cgroup: Path | None = None,
+        env: dict[str, str] | None = None,
     ):
         self.name = name
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", **(env or {}))
         command = [str(BINARY), "run", "--config", str(config), "--node", name]
+        command = (prefix or []) + command
         if cgroup is not None:
             # Join the cgroup first, then exec: every thread the node starts stays in it.
-            command = (
-                ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"]
-                + (prefix or [])
-                + command
-            )
-        elif prefix:
-            command = prefix + command
-        self.process = subprocess.Popen(
-            command, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env
-        )
+            command = [
+                "sh",
+                "-c",
+                f'echo $$ > {cgroup}/cgroup.procs && exec "$@"',
+                "sh",
+                *command,
+            ]
+        with open(log, "w") as handle:
+            self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=environment)
 
     def stop(self) -> None:
         if self.process.poll() is None:

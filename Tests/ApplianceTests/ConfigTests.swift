@@ -44,6 +44,13 @@ import Testing
         ("model:\n  crop: left\n", "model.crop"),
         ("log:\n  level: chatty\n", "log.level"),
         ("batch:\n  sloSeconds: -1\n", "batch.sloSeconds"),
+        ("ring:\n  encoding: bfloat16\n", "ring.encoding"),
+        ("ring:\n  security: none\n", "ring.security"),
+        ("ring:\n  maxInFlight: 0\n", "ring.maxInFlight"),
+        ("ring:\n  plan: [0, x]\n", "ring.plan"),
+        ("control:\n  policy: greedy\n", "control.policy"),
+        ("control:\n  policy: static\n", "control.staticLevels"),
+        ("control:\n  accuracyFloor: 1.5\n", "control.accuracyFloor"),
     ])
     func badValuesNameTheirKey(yaml: String, key: String) async throws {
         do {
@@ -53,6 +60,31 @@ import Testing
             #expect(error.key == key)
             #expect(error.description.contains(key))
         }
+    }
+
+    @Test func ringAndControlKeysLoad() async throws {
+        let yaml = """
+            ring:
+              nodes: ["pi1=10.0.0.11:7401", "pi2=10.0.0.12:7401"]
+              node: pi2
+              plan: [0, 9, 18]
+              encoding: float32
+              security: plaintext
+            control:
+              policy: static
+              staticLevels: [0, 0.5]
+              accuracyFloor: 0.9
+            """
+        let config = try await Self.load(yaml: yaml)
+        #expect(config.ringNodes == ["pi1=10.0.0.11:7401", "pi2=10.0.0.12:7401"])
+        #expect(config.ringNode == "pi2" && config.ringPlan == [0, 9, 18])
+        #expect(config.ringEncoding == "float32" && config.ringSecurity == "plaintext")
+        #expect(config.controlPolicy == "static" && config.controlStaticLevels == [0, 0.5])
+        #expect(config.controlAccuracyFloor == 0.9)
+        let fromEnv = try await Self.load(env: [
+            "TRAPLINE_RING_NODES": "a=h:1,b=h:2", "TRAPLINE_CONTROL_POLICY": "none",
+        ])
+        #expect(fromEnv.ringNodes == ["a=h:1", "b=h:2"] && fromEnv.controlPolicy == "none")
     }
 
     @Test func badEnvironmentValueNamesTheKey() async throws {

@@ -30,6 +30,35 @@ import Testing
         #expect(Array(back.suffix(6)) == [0, 1, -1, 0.5, 2048, 0.099975586])
     }
 
+    /// The codec's own vector conversion against Swift's `Float16` (compiler-rt's conversion): bit for bit, over
+    /// normal, subnormal, tiny, huge, infinite and halfway values, in both directions.
+    @Test func float16MatchesTheStandardConversionBitForBit() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Float] = [
+            0, -0, 65504, 65519.99, 65520, -65520, 1e-8, 2.98e-8, 5.96e-8, 6.1e-5, 6.097e-5, .infinity,
+        ]
+        values += (0..<20_000).map { _ in Float(bitPattern: UInt32.random(in: 0...0x7F80_0000, using: &generator)) }
+        values += (0..<5_000).map { _ in
+            -Float(bitPattern: UInt32.random(in: 0x3300_0000...0x3900_0000, using: &generator))
+        }
+        values += (0..<2_048).map { Float(Float16(bitPattern: UInt16($0 * 32))) + Float(Float16(bitPattern: 1)) / 2 }
+        values.append(.nan)
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float16) }
+        let halves = data.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+        for (value, half) in zip(values, halves) {
+            if value.isNaN {
+                #expect(Float16(bitPattern: half).isNaN)
+            } else {
+                #expect(half == Float16(value).bitPattern, "\(value)")
+            }
+        }
+        var back = [Float](repeating: 0, count: values.count)
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .float16, into: $0) }
+        for (half, decoded) in zip(halves, back) where !Float16(bitPattern: half).isNaN {
+            #expect(decoded.bitPattern == Float(Float16(bitPattern: half)).bitPattern)
+        }
+    }
+
     @Test func aPayloadOfTheWrongSizeIsRefused() {
         var output = [Float](repeating: 0, count: 10)
         #expect(throws: RingError.self) {

@@ -13,7 +13,9 @@ public final class Daemon: @unchecked Sendable {
     let listener: NotifyListener
 
     public init(
-        binary: String, config: String, directory: TemporaryDirectory, name: String = "daemon", arguments: [String] = []
+        binary: String, config: String, directory: TemporaryDirectory, name: String = "daemon",
+        arguments: [String] = [],
+        environment extra: [String: String] = [:]
     ) throws {
         log = directory.file("\(name).log")
         listener = try NotifyListener(path: directory.file("\(name).notify"))
@@ -28,6 +30,7 @@ public final class Daemon: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = listener.path
         environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle

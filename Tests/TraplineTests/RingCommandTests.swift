@@ -47,10 +47,10 @@ import Testing
             }
         }
 
-        func daemon(_ index: Int, name: String? = nil) throws -> Daemon {
+        func daemon(_ index: Int, name: String? = nil, environment: [String: String] = [:]) throws -> Daemon {
             try Daemon(
                 binary: InspectCommandTests.binary(), config: site.config, directory: site.directory,
-                name: name ?? names[index], arguments: ["--node", names[index]])
+                name: name ?? names[index], arguments: ["--node", names[index]], environment: environment)
         }
 
         /// Starts the workers, then the head; returns them in ring order.
@@ -147,6 +147,43 @@ import Testing
         #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == total + 8 })
         let last = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches ORDER BY batchID DESC LIMIT 1")
         #expect(last.first?.first?.contains("\"n1.compute\"") == true)
+    }
+
+    @Test func profiledNodesStartTheAdaptiveController() throws {
+        let ring = try LocalRing(nodes: 2)
+        defer { ring.remove() }
+        let binary = try InspectCommandTests.binary()
+        var profiles: [String] = []
+        for name in ring.names {
+            let path = ring.site.directory.file("profile-\(name).json")
+            let table = try runCommand(
+                binary,
+                [
+                    "profile", "--config", ring.site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
+                    "--out", path,
+                ])
+            #expect(table.output.contains("level 0.75"))
+            chmod(path, 0o644)
+            profiles.append(path)
+        }
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles[0])))
+                as? [String: Any])
+        let slices = try #require(document["slices"] as? [[String: Any]])
+        #expect(slices.count == 2)
+        var daemons: [Daemon] = []
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        for index in [1, 0] {
+            let daemon = try ring.daemon(index, environment: ["TRAPLINE_CONTROL_PROFILE": profiles[index]])
+            try daemon.start()
+            daemons.append(daemon)
+        }
+        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 })
+        let small = try RunCommandTests.smallJPEG(ring.site.directory)
+        for n in 0..<16 { try ring.site.put(distinctJPEG(small, number: n), at: "C01/img-\(n).jpg") }
+        #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == 16 })
+        let started = try sqlite(ring.site.catalog, "SELECT reason FROM controller_events WHERE kind = 'controller'")
+        #expect(started.first?.first?.contains("n0") == true && started.first?.first?.contains("n1") == true)
     }
 
     @Test func strangersAreRefused() throws {

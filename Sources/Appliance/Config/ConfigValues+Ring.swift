@@ -39,7 +39,7 @@ extension ConfigValues {
     private func doubles(_ key: String) throws -> [Double]? {
         do {
             return try reader.requiredDoubleArray(forKey: ConfigKey(key))
-        } catch where missing(error) {
+        } catch  where missing(error) {
             return nil
         } catch {
             if let whole = try? reader.requiredIntArray(forKey: ConfigKey(key)) { return whole.map(Double.init) }

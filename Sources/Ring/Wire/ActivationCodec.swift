@@ -16,23 +16,26 @@ public enum ActivationCodec {
     ///   - encoding: The wire encoding.
     /// - Returns: The bytes.
     public static func encode(_ values: UnsafeBufferPointer<Float>, as encoding: WireEncoding) -> Data {
+        guard let base = values.baseAddress else { return Data() }
         switch encoding {
         case .float32:
             return Data(buffer: values)
         case .float16:
             var data = Data(count: values.count * 2)
             data.withUnsafeMutableBytes { raw in
-                let out = raw.bindMemory(to: Float16.self)
                 var index = 0
                 while index + 8 <= values.count {
-                    let chunk = SIMD8<Float>(values[index..<(index + 8)])
-                    let half = SIMD8<Float16>(chunk)
-                    for lane in 0..<8 { out[index + lane] = half[lane] }
+                    let chunk = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float>.self)
+                    raw.storeBytes(of: HalfConversion.halves(chunk), toByteOffset: index * 2, as: SIMD8<UInt16>.self)
                     index += 8
                 }
-                while index < values.count {
-                    out[index] = Float16(values[index])
-                    index += 1
+                if index < values.count {
+                    var tail = SIMD8<Float>(repeating: 0)
+                    for lane in 0..<(values.count - index) { tail[lane] = values[index + lane] }
+                    let halves = HalfConversion.halves(tail)
+                    for lane in 0..<(values.count - index) {
+                        raw.storeBytes(of: halves[lane], toByteOffset: (index + lane) * 2, as: UInt16.self)
+                    }
                 }
             }
             return data
@@ -52,15 +55,24 @@ public enum ActivationCodec {
         guard data.count == expected else {
             throw RingError(.malformed, "activation payload has \(data.count) bytes, expected \(expected)")
         }
+        guard let base = output.baseAddress else { return }
         data.withUnsafeBytes { raw in
             switch encoding {
             case .float32:
                 _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(output))
             case .float16:
                 // The payload's alignment is not guaranteed: read values unaligned.
-                for index in 0..<output.count {
+                let target = UnsafeMutableRawPointer(base)
+                var index = 0
+                while index + 8 <= output.count {
+                    let halves = raw.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<UInt16>.self)
+                    target.storeBytes(of: HalfConversion.floats(halves), toByteOffset: index * 4, as: SIMD8<Float>.self)
+                    index += 8
+                }
+                while index < output.count {
                     let bits = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
-                    output[index] = Float(Float16(bitPattern: bits))
+                    output[index] = HalfConversion.floats(SIMD8(repeating: bits))[0]
+                    index += 1
                 }
             }
         }
