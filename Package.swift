@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "RingWire", targets: ["RingWire"]),
         .library(name: "Ring", targets: ["Ring"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Appliance", targets: ["Appliance"]),
@@ -81,11 +82,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The ring's messages, wire encodings and the checks a node makes of them: no gRPC, so it can be fuzzed.
+        .target(
+            name: "RingWire",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: numeric
+        ),
         // The slice ring: gRPC between nodes (generated code committed; scripts/generate-grpc.sh remakes it).
         .target(
             name: "Ring",
             dependencies: [
-                "Inference",
+                "Inference", "RingWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -142,7 +149,8 @@ let package = Package(
         ),
         // libFuzzer targets (scripts/fuzz.sh); built normally, it replays the committed corpus.
         .executableTarget(
-            name: "trapline-fuzz", dependencies: ["Imaging", "Inference"], path: "Fuzz", exclude: ["corpus"],
+            name: "trapline-fuzz", dependencies: ["Imaging", "Inference", "RingWire"], path: "Fuzz",
+            exclude: ["corpus"],
             swiftSettings: strict
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),

@@ -11,4 +11,4 @@ swift build -c release --quiet --product trapline
 out=Benchmarks/results/cluster-$(date -u +%Y%m%dT%H%M%SZ)
 python3 Benchmarks/ring/cluster_experiment.py --out "$out" \
     --policies none,static,adaptive,adaptive-floor97 --static 0,0,0.75,0 \
-    --duration 150 --rate 30 --slow-factor 0.2 --slow-start 20 --slow-end 100 --burst-start 115 --burst-end 135 "$@"
+    --duration 150 --rate 26 --slow-factor 0.2 --slow-start 20 --slow-end 100 --burst-start 115 --burst-end 125 "$@"

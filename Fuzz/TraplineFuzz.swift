@@ -1,4 +1,5 @@
-// Fuzz targets for what trapline reads from outside: EXIF bodies, JPEG headers and model files.
+// Fuzz targets for what trapline reads from outside: EXIF bodies, JPEG headers, model files, and the ring's
+// messages as a node receives them from the network (decode, check, turn the payload into floats).
 //
 // Built with libFuzzer (scripts/fuzz.sh: `-sanitize=fuzzer,address -D FUZZING`), LLVMFuzzerTestOneInput is the
 // entry point and libFuzzer supplies `main`; the target is chosen by TRAPLINE_FUZZ_TARGET. Built normally, the
@@ -6,13 +7,14 @@
 // checked in every test run.
 import Imaging
 import Inference
+import RingWire
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 enum FuzzTarget: String, CaseIterable {
-    case exif, jpeg, model
+    case exif, jpeg, model, ring
 
     /// Runs one input. Errors are the expected outcome for most inputs; only a crash, a hang or a sanitizer report
     /// is a finding.
@@ -28,7 +30,46 @@ enum FuzzTarget: String, CaseIterable {
             }
         case .model:
             _ = try? Model(fileBytes: bytes)
+        case .ring:
+            RingInputs.run(bytes)
         }
+    }
+}
+
+/// A node's view of incoming ring messages: node "b" of a 4-node ring on the bundled model's plan.
+enum RingInputs {
+    static let check: ActivationCheck = {
+        // The shapes come from the bundled model (run from the repository root).
+        guard let model = try? Model.load(path: "Models/efficientnet-lite0.safetensors") else {
+            print("the ring target needs Models/efficientnet-lite0.safetensors: run from the repository root")
+            exit(2)
+        }
+        let engine = Engine(model: model)
+        let widths = (0...model.unitCount).map { engine.shape(atBoundary: $0).count }
+        return ActivationCheck(
+            node: "b", plan: [0, 3, 8, 13, 18], widths: widths, maxBatch: 8, members: ["a", "b", "c", "d"])
+    }()
+
+    static func run(_ bytes: [UInt8]) {
+        if let message = try? Trapline_Ring_V1_Activations(serializedBytes: bytes),
+            (try? check.validate(message)) != nil
+        {
+            let count = message.data.count / ActivationCodec.width(message.encoding == .float16 ? .float16 : .float32)
+            var values = [Float](repeating: 0, count: count)
+            values.withUnsafeMutableBufferPointer { output in
+                _ = try? ActivationCodec.decode(
+                    message.data, as: message.encoding == .float16 ? .float16 : .float32, into: output)
+            }
+        }
+        if let logits = try? Trapline_Ring_V1_Logits(serializedBytes: bytes), logits.batch <= 8, logits.classes <= 4096
+        {
+            var values = [Float](repeating: 0, count: Int(logits.batch * logits.classes))
+            values.withUnsafeMutableBufferPointer {
+                _ = try? ActivationCodec.decode(logits.data, as: .float32, into: $0)
+            }
+        }
+        _ = try? Trapline_Ring_V1_NodeStats(serializedBytes: bytes)
+        _ = try? Trapline_Ring_V1_SetLevelsRequest(serializedBytes: bytes)
     }
 }
 
@@ -36,7 +77,7 @@ enum FuzzTarget: String, CaseIterable {
     nonisolated(unsafe) let fuzzTarget: FuzzTarget = {
         let name = getenv("TRAPLINE_FUZZ_TARGET").map { String(cString: $0) } ?? ""
         guard let target = FuzzTarget(rawValue: name) else {
-            fputs("set TRAPLINE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))\n", stderr)
+            print("set TRAPLINE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
             exit(2)
         }
         return target
@@ -53,7 +94,7 @@ enum FuzzTarget: String, CaseIterable {
         static func main() {
             let arguments = Array(CommandLine.arguments.dropFirst())
             guard let first = arguments.first, let target = FuzzTarget(rawValue: first) else {
-                print("usage: trapline-fuzz exif|jpeg|model FILE...  (replays inputs through a fuzz target)")
+                print("usage: trapline-fuzz exif|jpeg|model|ring FILE...  (replays inputs through a fuzz target)")
                 exit(64)
             }
             var count = 0

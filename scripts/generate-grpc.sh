@@ -25,14 +25,22 @@ if [ -z "${PLUGINS:-}" ]; then
         swift build -c release --package-path "$tools/pkg" --scratch-path "$tools/build" --product "$product"
     done
 fi
-out=Sources/Ring/Generated
-rm -f "$out"/*.swift
+# Messages go to RingWire (no gRPC: the fuzz target links it alone), services to Ring, which imports RingWire.
+messages=Sources/RingWire/Generated
+services=Sources/Ring/Generated
+rm -f "$messages"/*.swift "$services"/*.swift
 protoc --proto_path=Protos \
-    --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out" --swift_opt=Visibility=Public \
-    --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" --grpc-swift-2_out="$out" \
+    --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$messages" --swift_opt=Visibility=Public \
+    trapline/ring/v1/ring.proto grpc/health/v1/health.proto
+protoc --proto_path=Protos \
+    --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" --grpc-swift-2_out="$services" \
     --grpc-swift-2_opt=Visibility=Public \
     trapline/ring/v1/ring.proto grpc/health/v1/health.proto
-# protoc writes into folders named after the packages; the target wants the files flat.
-find "$out" -mindepth 2 -name '*.swift' -exec mv {} "$out"/ \;
-find "$out" -mindepth 1 -type d -empty -delete
-ls "$out"
+# protoc writes into folders named after the packages; the targets want the files flat.
+for out in "$messages" "$services"; do
+    find "$out" -mindepth 2 -name '*.swift' -exec mv {} "$out"/ \;
+    find "$out" -mindepth 1 -type d -empty -delete
+done
+# The plugin assumes the messages live in the services' module; they live in RingWire.
+sed -i 's/^import GRPCProtobuf$/import GRPCProtobuf\nimport RingWire/' "$services"/*.grpc.swift
+ls "$messages" "$services"

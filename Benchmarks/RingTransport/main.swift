@@ -19,9 +19,8 @@ import Ring
 import Synchronization
 
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 30 : 30
-let root = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-let model = try Model.load(path: root.appending(path: "Models/efficientnet-lite0.safetensors").path)
+// Run from the repository root.
+let model = try Model.load(path: "Models/efficientnet-lite0.safetensors")
 let plan = model.metadata.slicePlan(nodes: 4) ?? [0, 3, 8, 13, 18]
 let engine = Engine(model: model, threads: 1)
 let folder = "/tmp/ring-transport-bench-\(getpid())"

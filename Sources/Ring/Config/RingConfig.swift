@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RingWire
 
 /// One member of the ring.
 public struct RingMember: Sendable, Equatable, CustomStringConvertible {
@@ -35,11 +36,6 @@ public struct RingMember: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(name)=\(host.contains(":") ? "[\(host)]" : host):\(port)" }
-}
-
-/// How activations are written on the wire between nodes.
-public enum WireEncoding: String, Sendable, CaseIterable {
-    case float32, float16
 }
 
 /// How nodes authenticate each other.

@@ -13,6 +13,7 @@
 
 import GRPCCore
 import GRPCProtobuf
+import RingWire
 
 // MARK: - grpc.health.v1.Health
 

@@ -13,6 +13,7 @@
 
 import GRPCCore
 import GRPCProtobuf
+import RingWire
 
 // MARK: - trapline.ring.v1.Ring
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import GRPCCore
 import Logging
+import RingWire
 
 /// The head's side of the ring: it sends each batch along the current route, keeps it until its logits come
 /// back, sends it again (same id, next attempt) when a node on its way fails or the result is overdue, and

@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RingWire
 
 /// Asks ring members for their stats from outside the ring (`trapline ring status`), with this node's
 /// credentials.

@@ -1,3 +1,5 @@
+import RingWire
+
 /// What one hop of a batch did, from the trace the nodes appended.
 public struct HopRecord: Sendable, Equatable {
     public var node: String

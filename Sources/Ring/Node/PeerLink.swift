@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RingWire
 
 /// This node's connection to one other member: a gRPC client (one HTTP/2 connection, re-established with
 /// back-off) carrying a long-lived Forward stream for activations, a Deliver stream for logits (to the head),

@@ -1,41 +1,13 @@
 import Dispatch
 import FoundationEssentials
 import Inference
+import RingWire
 
 extension RingNode {
     /// Checks a batch against this node, the ring and the model before it is queued.
     /// - Throws: `RingError` with `malformed` saying what does not fit.
     func validate(_ message: Trapline_Ring_V1_Activations) throws {
-        let hopIndex = Int(message.hopIndex)
-        guard hopIndex < message.route.count else {
-            throw RingError(.malformed, "hop \(hopIndex) is outside a route of \(message.route.count) hops")
-        }
-        let hop = message.route[hopIndex]
-        guard hop.node == config.node else {
-            throw RingError(.malformed, "hop \(hopIndex) is for node \"\(hop.node)\", not \"\(config.node)\"")
-        }
-        guard message.sliceBounds.map(Int.init) == config.plan else {
-            throw RingError(
-                .malformed, "the sender's slice plan \(message.sliceBounds) is not this ring's \(config.plan)")
-        }
-        let units = Int(hop.firstUnit)..<max(Int(hop.firstUnit), Int(hop.endUnit))
-        guard !units.isEmpty, config.plan.contains(units.lowerBound), config.plan.contains(units.upperBound),
-            Int(message.unit) == units.lowerBound
-        else {
-            throw RingError(
-                .malformed, "hop units \(hop.firstUnit)..<\(hop.endUnit) do not fit the plan \(config.plan)")
-        }
-        guard (1...maxBatch).contains(Int(message.batch)) else {
-            throw RingError(.malformed, "batch of \(message.batch) images is outside 1...\(maxBatch)")
-        }
-        guard config.member(message.head) != nil else {
-            throw RingError(.malformed, "head \"\(message.head)\" is not a member of the ring")
-        }
-        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
-        let expected = Int(message.batch) * runner.width(atBoundary: units.lowerBound) * ActivationCodec.width(encoding)
-        guard message.data.count == expected else {
-            throw RingError(.malformed, "payload of \(message.data.count) bytes, expected \(expected)")
-        }
+        try check.validate(message)
     }
 
     /// Computes a queued batch's hop and passes the result on.

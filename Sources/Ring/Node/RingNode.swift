@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Inference
 import Logging
+import RingWire
 import Synchronization
 
 /// One member of the ring: it serves the ring's gRPC services, queues the batches that reach it (bounded),
@@ -19,6 +20,7 @@ public final class RingNode: Sendable {
     public let maxMessageBytes: Int
     let queue: BoundedQueue<Queued>
     let links: [String: PeerLink]
+    let check: ActivationCheck
     let state: Mutex<NodeState>
     let sink = Mutex<(@Sendable (Trapline_Ring_V1_Logits) async -> Bool)?>(nil)
     let logger: Logger
@@ -58,6 +60,10 @@ public final class RingNode: Sendable {
         self.maxBatch = maxBatch
         let widest = (1...model.unitCount).map { engine.shape(atBoundary: $0).count }.max() ?? 0
         maxMessageBytes = widest * maxBatch * 4 + (64 << 10)
+        check = ActivationCheck(
+            node: config.node, plan: config.plan,
+            widths: (0...model.unitCount).map { engine.shape(atBoundary: $0).count }, maxBatch: maxBatch,
+            members: Set(config.members.map(\.name)))
         queue = BoundedQueue(capacity: config.queueCapacity)
         state = Mutex(NodeState(levels: Array(repeating: 0, count: config.plan.count - 1)))
         var logger = logger
@@ -88,9 +94,17 @@ public final class RingNode: Sendable {
     /// Runs the server, the links and the compute loop until the task is cancelled.
     /// - Throws: When the server cannot listen on its address.
     public func run() async throws {
+        // Bound to the node's own address when the config gives one; a host name may resolve to several, so
+        // then every interface (the systemd unit limits which networks can reach it).
+        let listenAddress: GRPCNIOTransportCore.SocketAddress =
+            switch RingAuthority.ipAddressBytes(member.host)?.count {
+            case 4: .ipv4(host: member.host, port: member.port)
+            case 16: .ipv6(host: member.host, port: member.port)
+            default: .ipv4(host: "0.0.0.0", port: member.port)
+            }
         let server = GRPCServer(
             transport: .http2NIOPosix(
-                address: .ipv4(host: "0.0.0.0", port: member.port), transportSecurity: serverSecurity,
+                address: listenAddress, transportSecurity: serverSecurity,
                 config: .defaults { server in
                     server.http2.targetWindowSize = 4 << 20
                     server.http2.maxFrameSize = 1 << 20

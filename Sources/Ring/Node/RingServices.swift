@@ -1,4 +1,6 @@
 import GRPCCore
+import GRPCNIOTransportHTTP2
+import RingWire
 
 /// Forward and Deliver: activations in from the previous hop, logits in from the last hop (on the head).
 struct RingService: Trapline_Ring_V1_Ring.SimpleServiceProtocol {
@@ -49,6 +51,13 @@ struct ControlService: Trapline_Ring_V1_Control.SimpleServiceProtocol {
     func setLevels(request: Trapline_Ring_V1_SetLevelsRequest, context: ServerContext) async throws
         -> Trapline_Ring_V1_NodeStats
     {
+        // Levels are the head's decision: under mutual TLS, another member may read stats but not set levels.
+        if node.config.security != .plaintext {
+            let peer = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
+            guard let peer, RingCredentials.commonName(peer) == node.config.head.name else {
+                throw RPCError(code: .permissionDenied, message: "only the head, \(node.config.head.name), sets levels")
+            }
+        }
         do {
             try node.setLevels(request.levels.map(Int.init))
         } catch let error as RingError {

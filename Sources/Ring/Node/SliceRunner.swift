@@ -1,6 +1,7 @@
 import Dispatch
 import FoundationEssentials
 import Inference
+import RingWire
 
 /// What one hop computed.
 struct HopOutput: Sendable {

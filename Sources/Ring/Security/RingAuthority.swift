@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import RingWire
 import SwiftASN1
 import X509
 

@@ -1,6 +1,11 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import RingWire
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One node's identity in the ring, checked before any socket opens: the CA, the node's certificate (whose
 /// common name must be the node's name) and its private key.
@@ -23,6 +28,12 @@ public struct RingCredentials: Sendable {
             throw RingError(
                 .credentials,
                 "\(path) is missing: run `trapline ring init` and copy this node's files (see docs/ring.md)")
+        }
+        var status = stat()
+        if stat(keyPath, &status) == 0, status.st_mode & 0o077 != 0 {
+            let mode = String(status.st_mode & 0o777, radix: 8)
+            throw RingError(
+                .credentials, "\(keyPath) is readable by other users (mode \(mode)): run chmod 600 \(keyPath)")
         }
         let cert: Certificate
         do {

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import RingWire
 
 extension RingMember {
     /// A client transport to this member. An IP literal is dialled as an address, not as a DNS name: TLS's

@@ -23,20 +23,8 @@ public enum ActivationCodec {
         case .float16:
             var data = Data(count: values.count * 2)
             data.withUnsafeMutableBytes { raw in
-                var index = 0
-                while index + 8 <= values.count {
-                    let chunk = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float>.self)
-                    raw.storeBytes(of: HalfConversion.halves(chunk), toByteOffset: index * 2, as: SIMD8<UInt16>.self)
-                    index += 8
-                }
-                if index < values.count {
-                    var tail = SIMD8<Float>(repeating: 0)
-                    for lane in 0..<(values.count - index) { tail[lane] = values[index + lane] }
-                    let halves = HalfConversion.halves(tail)
-                    for lane in 0..<(values.count - index) {
-                        raw.storeBytes(of: halves[lane], toByteOffset: (index + lane) * 2, as: UInt16.self)
-                    }
-                }
+                let out = raw.bindMemory(to: UInt16.self)
+                for index in 0..<values.count { out[index] = HalfConversion.half(base[index]) }
             }
             return data
         }
@@ -62,17 +50,10 @@ public enum ActivationCodec {
                 _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(output))
             case .float16:
                 // The payload's alignment is not guaranteed: read values unaligned.
-                let target = UnsafeMutableRawPointer(base)
-                var index = 0
-                while index + 8 <= output.count {
-                    let halves = raw.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<UInt16>.self)
-                    target.storeBytes(of: HalfConversion.floats(halves), toByteOffset: index * 4, as: SIMD8<Float>.self)
-                    index += 8
-                }
-                while index < output.count {
-                    let bits = raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
-                    output[index] = HalfConversion.floats(SIMD8(repeating: bits))[0]
-                    index += 1
+                HalfConversion.table.withUnsafeBufferPointer { table in
+                    for index in 0..<output.count {
+                        base[index] = table[Int(raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))]
+                    }
                 }
             }
         }
