@@ -12,11 +12,8 @@ find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swi
 (cd Benchmarks && python3 -m ruff check ring faults && python3 -m ruff format --check ring faults >/dev/null)
 # The Python side first: the converter, the golden outputs and the model's reference implementation.
 (cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
-# The committed fuzz corpus replays without a crash, and a short libFuzzer run per target finds nothing
-# (scripts/fuzz.sh fuzzes for longer).
-swift build --quiet --product trapline-fuzz
+# The committed fuzz corpus replays through each target without a crash.
 for target in exif jpeg model ring; do .build/debug/trapline-fuzz "$target" Fuzz/corpus/"$target"/*; done
-scripts/fuzz.sh 15 >/dev/null
 # One BLAS thread: tests check results, not speed, and 2-core machines are shared.
 set +e
 # Passing tests print two lines each; keep failures, suite results and the closing "Test run with" line.

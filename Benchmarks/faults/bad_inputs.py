@@ -58,7 +58,8 @@ def model_cases(folder: Path) -> list[tuple[str, Path]]:
 
 def first_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return (lines[0] if lines else "").replace("|", "\\|")[:220]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return ((errors or lines or [""])[0]).replace("|", "\\|")[:220]
 
 
 def main() -> None:

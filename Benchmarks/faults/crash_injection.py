@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ring"))
@@ -84,7 +85,7 @@ def main() -> None:
     finished = ringlab.wait_for(lambda: ringlab.labelled(catalog) == total, 600)
     process.send_signal(signal.SIGTERM)
     process.wait()
-    with sqlite3.connect(catalog) as db:
+    with closing(sqlite3.connect(catalog)) as db:
         media = db.execute("SELECT COUNT(*), COUNT(DISTINCT filePath) FROM media").fetchone()
         observations = db.execute("SELECT COUNT(*), COUNT(DISTINCT mediaID) FROM observations").fetchone()
         failed = sorted(r[0] for r in db.execute("SELECT fileName FROM media WHERE status = 'failed'"))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ring"))
@@ -31,7 +32,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="disk-full-"))
     state = work / "state"
     state.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(state)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(state)], check=True)
     process = None
     try:
         inbox = work / "inbox"
@@ -64,7 +65,7 @@ def main() -> None:
         time.sleep(3)
         alive_when_full = process.poll() is None
         labelled_when_full = ringlab.labelled(catalog)
-        with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)) as db:
             integrity_when_full = db.execute("PRAGMA integrity_check").fetchone()[0]
         filler.unlink()
         freed_at = time.time()
@@ -72,7 +73,7 @@ def main() -> None:
         resume_seconds = time.time() - freed_at
         process.send_signal(signal.SIGTERM)
         exit_status = process.wait(timeout=60)
-        with sqlite3.connect(catalog) as db:
+        with closing(sqlite3.connect(catalog)) as db:
             integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
             observations = db.execute("SELECT COUNT(*), COUNT(DISTINCT mediaID) FROM observations").fetchone()
         errors = [line for line in log_path.read_text().splitlines() if " error " in line][:2]

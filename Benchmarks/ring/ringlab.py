@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ class Node:
 
 
 def query(catalog: Path, sql: str, args: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=10) as db:
+    with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=10)) as db:
         return db.execute(sql, args).fetchall()
 
 

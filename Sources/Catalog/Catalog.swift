@@ -48,7 +48,19 @@ public final class Catalog: Sendable {
         } catch let error as CatalogError {
             throw error
         } catch {
+            if let database = error as? DatabaseError, database.resultCode == .SQLITE_FULL { reclaimLog() }
             throw CatalogError(.storage, "catalog write failed (\(what))", cause: error)
+        }
+    }
+
+    /// After a write failed for lack of space: copy the write-ahead log into the database and truncate it, so that
+    /// the log does not keep the space it grew into (its automatic checkpoint waits for 1000 pages). Best effort:
+    /// with no room for the database to grow it fails, and the next failed write tries again.
+    private func reclaimLog() {
+        do {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            logger.debug("checkpoint after a full disk failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -14,6 +14,59 @@ import Testing
         func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
     }
 
+    /// Levels are the head's decision: under mutual TLS another member may read a node's stats but not set its
+    /// levels.
+    @Test func onlyTheHeadSetsLevels() async throws {
+        let model = try Model.load(
+            path: Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path)
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let folder = directory.file("ring")
+        let ports = try freePorts(3)
+        let members = zip(["a", "b", "c"], ports).map { RingMember(name: $0, host: "127.0.0.1", port: $1) }
+        _ = try RingAuthority.create(members: members, folder: folder)
+        let plan = try #require(model.metadata.slicePlan(nodes: 3))
+        let node = try RingNode(
+            config: RingConfig(members: members, node: "b", plan: plan, security: .mutualTLS(credentials: folder)),
+            model: model, modelID: "test", threads: 1, maxBatch: 8, logger: Logger(label: "test"))
+        let server = Task { try await node.run() }
+        defer { server.cancel() }
+
+        func setLevels(as name: String) async throws -> RPCError.Code? {
+            let credentials = HTTP2ClientTransport.Posix.TransportSecurity.mTLS(
+                certificateChain: [.file(path: RingAuthority.certificate(folder, node: name), format: .pem)],
+                privateKey: .file(path: RingAuthority.key(folder, node: name), format: .pem)
+            ) {
+                $0.trustRoots = .certificates([.file(path: RingAuthority.caCertificate(folder), format: .pem)])
+                $0.serverCertificateVerification = .noHostnameVerification
+            }
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: ports[1]), transportSecurity: credentials)
+            return try await withGRPCClient(transport: transport) { client in
+                var options = CallOptions.defaults
+                options.timeout = .seconds(5)
+                var request = Trapline_Ring_V1_SetLevelsRequest()
+                request.levels = [0, 2, 0]
+                for _ in 0..<50 {
+                    do {
+                        _ = try await Trapline_Ring_V1_Control.Client(wrapping: client).setLevels(request, options: options)
+                        return nil
+                    } catch let error as RPCError where error.code == .unavailable {
+                        try await Task.sleep(for: .milliseconds(100))
+                    } catch let error as RPCError {
+                        return error.code
+                    }
+                }
+                return .unavailable
+            }
+        }
+
+        #expect(try await setLevels(as: "c") == .permissionDenied)
+        #expect(node.levels == [0, 0, 0])
+        #expect(try await setLevels(as: "a") == nil)
+        #expect(node.levels == [0, 2, 0])
+    }
+
     @Test func oversizedAndMalformedBatchesAreRefusedAndTheNodeKeepsServing() async throws {
         let model = try Model.load(
             path: Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path)

@@ -134,6 +134,16 @@ import Testing
         }
     }
 
+    @Test func aKeyOthersCanReadIsRefused() throws {
+        try withTemporaryDirectory { directory in
+            let folder = directory.file("ring")
+            _ = try RingAuthority.create(members: [RingMember(name: "pi1", host: "h", port: 1)], folder: folder)
+            _ = try RingCredentials(folder: folder, node: "pi1")
+            chmod(RingAuthority.key(folder, node: "pi1"), 0o644)
+            #expect(throws: RingError.self) { try RingCredentials(folder: folder, node: "pi1") }
+        }
+    }
+
     @Test func credentialsForTheWrongNodeAreRefused() throws {
         try withTemporaryDirectory { directory in
             let folder = directory.file("ring")

@@ -40,7 +40,10 @@ public enum RingSetup {
         do {
             try ring.validate(unitCount: model.unitCount)
         } catch let error as RingError {
-            throw ConfigError(key: error.message.contains("ring.plan") ? "ring.plan" : "ring.node", error.message)
+            let key =
+                error.message.contains("ring.plan")
+                ? "ring.plan" : error.message.contains("this node") ? "ring.node" : "ring.nodes"
+            throw ConfigError(key: key, error.message)
         }
         return ring
     }
