@@ -93,11 +93,13 @@ enum RingInputs {
             }
             var argc = CommandLine.argc
             var argv = CommandLine.unsafeArgv
-            exit(runFuzzerDriver(&argc, &argv) { data, count in
-                let name = getenv("TRAPLINE_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-                FuzzTarget(rawValue: name)?.run(data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? [])
-                return 0
-            })
+            exit(
+                runFuzzerDriver(&argc, &argv) { data, count in
+                    let name = getenv("TRAPLINE_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+                    FuzzTarget(rawValue: name)?.run(
+                        data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? [])
+                    return 0
+                })
         }
     }
 #else

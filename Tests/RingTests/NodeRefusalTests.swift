@@ -49,7 +49,8 @@ import Testing
                 request.levels = [0, 2, 0]
                 for _ in 0..<50 {
                     do {
-                        _ = try await Trapline_Ring_V1_Control.Client(wrapping: client).setLevels(request, options: options)
+                        _ = try await Trapline_Ring_V1_Control.Client(wrapping: client).setLevels(
+                            request, options: options)
                         return nil
                     } catch let error as RPCError where error.code == .unavailable {
                         try await Task.sleep(for: .milliseconds(100))
