@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -62,12 +63,17 @@ public final class Daemon: @unchecked Sendable {
     public var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
-/// Loopback TCP ports that were free a moment ago (bound to port 0, then released), for servers under test.
+/// Ports already handed out in this test process: tests run in parallel, and the kernel may offer a released
+/// port again, so two tests could otherwise be given the same one.
+private let handedOut = Mutex<Set<Int>>([])
+
+/// Loopback TCP ports that were free a moment ago (bound to port 0, then released) and that no other test of this
+/// process has been given, for servers under test.
 public func freePorts(_ count: Int) throws -> [Int] {
     var sockets: [Int32] = []
     defer { for socket in sockets { close(socket) } }
     var ports: [Int] = []
-    for _ in 0..<count {
+    while ports.count < count {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError("socket() failed") }
         sockets.append(fd)
@@ -82,7 +88,8 @@ public func freePorts(_ count: Int) throws -> [Int] {
             }
         }
         guard bound else { throw FixtureError("bind() failed") }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        if handedOut.withLock({ $0.insert(port).inserted }) { ports.append(port) }
     }
     return ports
 }
