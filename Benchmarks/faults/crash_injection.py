@@ -14,7 +14,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,26 +60,14 @@ def main() -> None:
     killed_at_labelled = []
     started = time.time()
     for _ in range(kills):
-        with open(work / "trapline.log", "a") as log:
-            process = subprocess.Popen(
-                [str(ringlab.BINARY), "run", "--config", str(config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={"OPENBLAS_NUM_THREADS": "1"},
-            )
+        process = ringlab.start_daemon(config, work / "trapline.log")
         drop(generator.randrange(0, 12))
         time.sleep(generator.uniform(0.05, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_at_labelled.append(ringlab.labelled(catalog))
     drop(len(pending))
-    with open(work / "trapline.log", "a") as log:
-        process = subprocess.Popen(
-            [str(ringlab.BINARY), "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={"OPENBLAS_NUM_THREADS": "1"},
-        )
+    process = ringlab.start_daemon(config, work / "trapline.log")
     total = images + len(bad)
     finished = ringlab.wait_for(lambda: ringlab.labelled(catalog) == total, 600)
     process.send_signal(signal.SIGTERM)

@@ -43,13 +43,7 @@ def main() -> None:
             f"model:\n  path: {ringlab.MODEL}\nbatch:\n  maxSize: 8\n  maxWaitSeconds: 0.2\n"
         )
         log_path = work / "trapline.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [str(ringlab.BINARY), "run", "--config", str(config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={"OPENBLAS_NUM_THREADS": "1"},
-            )
+        process = ringlab.start_daemon(config, log_path)
         catalog = state / "catalog.db"
         ringlab.wait_for(catalog.exists, 30)
         # Leave about 200 KB: the catalog runs out of room part of the way through the images.

@@ -57,13 +57,7 @@ def main() -> None:
     QUEUE.write_text("1024")  # the default is 16384: make 10,000 arrivals overflow it
     log_path = work / "trapline.log"
     try:
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [str(ringlab.BINARY), "run", "--config", str(config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={"OPENBLAS_NUM_THREADS": "1"},
-            )
+        process = ringlab.start_daemon(config, log_path)
         catalog = work / "catalog.db"
         ringlab.wait_for(lambda: "watching" in log_path.read_text(), 60)
         time.sleep(1)

@@ -96,6 +96,17 @@ class Node:
                 self.process.wait()
 
 
+def start_daemon(config: Path, log: Path) -> subprocess.Popen:
+    """A single-node `trapline run` with one BLAS thread, its output appended to `log`."""
+    with open(log, "a") as handle:
+        return subprocess.Popen(
+            [str(BINARY), "run", "--config", str(config)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={"OPENBLAS_NUM_THREADS": "1"},
+        )
+
+
 def query(catalog: Path, sql: str, args: tuple = ()) -> list[tuple]:
     with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=10)) as db:
         return db.execute(sql, args).fetchall()

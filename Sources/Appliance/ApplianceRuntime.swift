@@ -24,8 +24,12 @@ public struct ApplianceRuntime: Sendable {
     ///   - environment: The process environment (model search, systemd).
     ///   - executable: `argv[0]`, to find a developer build's model.
     ///   - logger: Where to log.
+    ///   - loaded: The model, its path and SHA-256, when the caller has already loaded it.
     /// - Throws: `ConfigError` or `CatalogError`.
-    public init(config: ApplianceConfig, environment: [String: String], executable: String, logger: Logger) throws {
+    public init(
+        config: ApplianceConfig, environment: [String: String], executable: String, logger: Logger,
+        loaded: (model: Model, path: String, sha256: String)? = nil
+    ) throws {
         var config = config
         try Self.makeFolder(config.watchFolder, key: "watch.folder")
         // Absolute paths in the catalog: they stay meaningful to whoever reads it, from wherever.
@@ -34,8 +38,8 @@ public struct ApplianceRuntime: Sendable {
         self.config = config
         try Self.makeFolder(Self.parent(of: config.catalogPath), key: "catalog.path")
         catalog = try Catalog(path: config.catalogPath, logger: logger)
-        let (model, path, sha) = try ModelLocator.load(
-            config.modelPath, environment: environment, executable: executable)
+        let (model, path, sha) =
+            try loaded ?? ModelLocator.load(config.modelPath, environment: environment, executable: executable)
         modelPath = path
         self.model = model
         modelID = sha

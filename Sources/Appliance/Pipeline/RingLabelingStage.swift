@@ -36,16 +36,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         self.modelID = modelID
         modelName = model.metadata.name
         pruneLevels = model.metadata.pruneLevels
-        let input = model.metadata.input
-        let spec = ModelInputSpec(
-            width: input.width, height: input.height,
-            crop: config.crop.flatMap(CropPolicy.init(rawValue:)) ?? CropPolicy(rawValue: input.crop) ?? .center,
-            mean: SIMD3(input.mean[0], input.mean[1], input.mean[2]),
-            scale: SIMD3(input.scale[0], input.scale[1], input.scale[2])
-        )
+        let spec = ModelInputSpec(metadata: model.metadata, crop: config.crop.flatMap(CropPolicy.init(rawValue:)))
         preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
         labeler = Labeler(metadata: model.metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold))
-        imageWidth = input.width * input.height * input.channels
+        imageWidth = spec.width * spec.height * model.metadata.input.channels
     }
 
     public func label(_ batch: FormedBatch) async throws -> BatchResult {

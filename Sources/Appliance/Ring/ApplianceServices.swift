@@ -24,7 +24,8 @@ public enum ApplianceServices {
                 config: config, environment: environment, executable: executable, logger: logger)
             return [try runtime.pipeline(environment: environment, logger: logger)]
         }
-        let (model, _, sha) = try ModelLocator.load(config.modelPath, environment: environment, executable: executable)
+        let loaded = try ModelLocator.load(config.modelPath, environment: environment, executable: executable)
+        let (model, sha) = (loaded.model, loaded.sha256)
         guard let ring = try RingSetup.config(config, model: model) else { return [] }
         let profile = try ownProfile(config, modelID: sha, plan: ring.plan, logger: logger)
         if !ring.isHead {
@@ -34,7 +35,7 @@ public enum ApplianceServices {
             return [RingNodeService(node: node, head: nil, notifier: SystemdNotifier(environment: environment))]
         }
         let runtime = try ApplianceRuntime(
-            config: config, environment: environment, executable: executable, logger: logger)
+            config: config, environment: environment, executable: executable, logger: logger, loaded: loaded)
         let node = try makeNode(ring, model: runtime.model, modelID: runtime.modelID, config: config, logger: logger)
         if let profile { node.setProfile(profile.entries) }
         try node.setLevels(try startLevels(config, model: runtime.model, slices: ring.plan.count - 1))

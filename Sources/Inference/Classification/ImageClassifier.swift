@@ -28,12 +28,7 @@ public final class ImageClassifier {
         engine: Engine, labeler: Labeler, crop: CropPolicy? = nil, limits: DecodeLimits = DecodeLimits(),
         batchSize: Int = 8
     ) {
-        let input = engine.model.metadata.input
-        let spec = ModelInputSpec(
-            width: input.width, height: input.height, crop: crop ?? CropPolicy(rawValue: input.crop) ?? .center,
-            mean: SIMD3(input.mean[0], input.mean[1], input.mean[2]),
-            scale: SIMD3(input.scale[0], input.scale[1], input.scale[2])
-        )
+        let spec = ModelInputSpec(metadata: engine.model.metadata, crop: crop)
         self.engine = engine
         self.labeler = labeler
         self.preparer = ImagePreparer(spec: spec, limits: limits)

@@ -75,54 +75,47 @@ final class PeerLink: Sendable {
     }
 
     private func forwardLoop() async {
-        var healthy = true
-        while !Task.isCancelled {
-            do {
-                try await ring.forward(
-                    request: StreamingClientRequest { writer in
-                        while let message = await self.activations.pop() { try await writer.write(message) }
-                    }, options: options
-                ) { response in
-                    for try await _ in response.messages {}
-                }
-                healthy = true
-            } catch {
-                healthy = report(error, stream: "forward", wasHealthy: healthy)
-                let dropped = await activations.drain()
-                if !dropped.isEmpty {
-                    logger.debug("dropped activations for an unreachable peer", metadata: ["count": "\(dropped.count)"])
-                }
+        await keepStreaming("forward", from: activations) { request in
+            try await self.ring.forward(request: request, options: self.options) { response in
+                for try await _ in response.messages {}
             }
-            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
     private func deliverLoop() async {
-        var healthy = true
-        while !Task.isCancelled {
-            do {
-                try await ring.deliver(
-                    request: StreamingClientRequest { writer in
-                        while let message = await self.logits.pop() { try await writer.write(message) }
-                    }, options: options
-                ) { response in
-                    for try await _ in response.messages {}
-                }
-                healthy = true
-            } catch {
-                healthy = report(error, stream: "deliver", wasHealthy: healthy)
-                _ = await logits.drain()
+        await keepStreaming("deliver", from: logits) { request in
+            try await self.ring.deliver(request: request, options: self.options) { response in
+                for try await _ in response.messages {}
             }
-            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
-    private func report(_ error: any Error, stream: String, wasHealthy: Bool) -> Bool {
-        if wasHealthy, !Task.isCancelled {
-            logger.warning(
-                "link to peer broke; retrying",
-                metadata: ["link.stream": "\(stream)", "error": "\(error)"])
+    /// Keeps one stream open to the peer, writing whatever the queue holds. When the stream breaks, what was
+    /// queued for it is dropped (the head resends it), the break is logged once, and the stream is reopened.
+    private func keepStreaming<Message: Sendable>(
+        _ stream: String, from queue: BoundedQueue<Message>,
+        call: @escaping @Sendable (StreamingClientRequest<Message>) async throws -> Void
+    ) async {
+        var healthy = true
+        while !Task.isCancelled {
+            do {
+                try await call(
+                    StreamingClientRequest { writer in
+                        while let message = await queue.pop() { try await writer.write(message) }
+                    })
+                healthy = true
+            } catch {
+                if healthy, !Task.isCancelled {
+                    logger.warning(
+                        "link to peer broke; retrying", metadata: ["link.stream": "\(stream)", "error": "\(error)"])
+                }
+                healthy = false
+                let dropped = await queue.drain()
+                if !dropped.isEmpty {
+                    logger.debug("dropped messages for an unreachable peer", metadata: ["count": "\(dropped.count)"])
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
         }
-        return false
     }
 }

@@ -4,12 +4,6 @@ import Inference
 import RingWire
 
 extension RingNode {
-    /// Checks a batch against this node, the ring and the model before it is queued.
-    /// - Throws: `RingError` with `malformed` saying what does not fit.
-    func validate(_ message: Trapline_Ring_V1_Activations) throws {
-        try check.validate(message)
-    }
-
     /// Computes a queued batch's hop and passes the result on.
     func process(_ message: Trapline_Ring_V1_Activations, received: Double) async throws {
         let hop = message.route[Int(message.hopIndex)]

@@ -12,7 +12,7 @@ struct RingService: Trapline_Ring_V1_Ring.SimpleServiceProtocol {
     ) async throws {
         for try await message in request {
             do {
-                try node.validate(message)
+                try node.check.validate(message)
             } catch let error as RingError {
                 node.logger.warning(
                     "refused a batch", metadata: ["peer": "\(context.remotePeer)", "error": "\(error)"])
