@@ -254,9 +254,29 @@ func unframe(_ buffer: inout ByteBuffer) throws -> Trapline_Ring_V1_Activations 
     }
 }
 
+/// Median milliseconds to encode the values of one batch at `boundary` for the wire, and to decode them again.
+@MainActor func codecMs(boundary: Int, batch: Int, encoding: WireEncoding) throws -> (encode: Double, decode: Double) {
+    // A ReLU's output: zeros mixed with positive values.
+    let values = (0..<(batch * engine.shape(atBoundary: boundary).count)).map {
+        Float(max(0, ($0 * 7919) % 13 - 6)) * 0.1
+    }
+    var back = [Float](repeating: 0, count: values.count)
+    var encodes: [Double] = []
+    var decodes: [Double] = []
+    for _ in 0..<max(5, rounds) {
+        var start = DispatchTime.now().uptimeNanoseconds
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: encoding) }
+        encodes.append(milliseconds(start))
+        start = DispatchTime.now().uptimeNanoseconds
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: encoding, into: $0) }
+        decodes.append(milliseconds(start))
+    }
+    return (median(encodes), median(decodes))
+}
+
 // MARK: the run
 
-print("boundary  batch  encoding  MB      compute ms  gRPC ms  (share)   framed ms  (share)")
+print("boundary  batch  encoding  MB      compute ms  encode ms  decode ms  gRPC ms  (share)   framed ms  (share)")
 var rows: [[String: Any]] = []
 for (index, boundary) in plan.dropFirst().dropLast().enumerated() {
     for batch in [1, 8] {
@@ -271,6 +291,7 @@ for (index, boundary) in plan.dropFirst().dropLast().enumerated() {
                 grpc += try await grpcRun(messages).dropFirst(3)
                 framed += try await framedRun(messages).dropFirst(3)
             }
+            let codec = try codecMs(boundary: boundary, batch: batch, encoding: encoding)
             let megabytes = Double(sample.data.count) / 1e6
             let (g, f) = (median(grpc), median(framed))
             print(
@@ -278,11 +299,11 @@ for (index, boundary) in plan.dropFirst().dropLast().enumerated() {
                     + "\(batch)".padding(toLength: 7, withPad: " ", startingAt: 0)
                     + encoding.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                     + String(
-                        format: "%-8.2f%-12.2f%-9.2f(%4.1f%%)   %-11.2f(%4.1f%%)", megabytes, compute, g,
-                        100 * g / compute, f, 100 * f / compute))
+                        format: "%-8.2f%-12.2f%-11.3f%-11.3f%-9.2f(%4.1f%%)   %-11.2f(%4.1f%%)", megabytes, compute,
+                        codec.encode, codec.decode, g, 100 * g / compute, f, 100 * f / compute))
             rows.append([
                 "boundary": boundary, "batch": batch, "encoding": encoding.rawValue, "bytes": sample.data.count,
-                "computeMs": compute, "grpcMs": g, "framedMs": f,
+                "computeMs": compute, "encodeMs": codec.encode, "decodeMs": codec.decode, "grpcMs": g, "framedMs": f,
             ])
         }
     }

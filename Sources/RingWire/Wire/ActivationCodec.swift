@@ -49,11 +49,10 @@ public enum ActivationCodec {
             case .float32:
                 _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(output))
             case .float16:
-                // The payload's alignment is not guaranteed: read values unaligned.
-                HalfConversion.table.withUnsafeBufferPointer { table in
-                    for index in 0..<output.count {
-                        base[index] = table[Int(raw.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))]
-                    }
+                // The payload's alignment is not guaranteed: read values unaligned (the size was checked above).
+                guard let input = raw.baseAddress else { return }
+                for index in 0..<output.count {
+                    base[index] = HalfConversion.float(input.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
                 }
             }
         }
