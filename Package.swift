@@ -88,7 +88,8 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: numeric
         ),
-        // The slice ring: gRPC between nodes (generated code committed; scripts/generate-grpc.sh remakes it).
+        // The slice ring: gRPC between nodes (generated code committed; scripts/generate-grpc.sh remakes it), and a
+        // framed TLS stream on SwiftNIO for activations.
         .target(
             name: "Ring",
             dependencies: [
@@ -100,6 +101,9 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: numeric
         ),
@@ -172,6 +176,9 @@ let package = Package(
             name: "RingTests",
             dependencies: [
                 "Ring", "Inference", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -46,6 +46,8 @@ import Testing
         ("batch:\n  sloSeconds: -1\n", "batch.sloSeconds"),
         ("ring:\n  encoding: bfloat16\n", "ring.encoding"),
         ("ring:\n  security: none\n", "ring.security"),
+        ("ring:\n  transport: udp\n", "ring.transport"),
+        ("ring:\n  dataPortOffset: 0\n", "ring.dataPortOffset"),
         ("ring:\n  maxInFlight: 0\n", "ring.maxInFlight"),
         ("ring:\n  plan: [0, x]\n", "ring.plan"),
         ("control:\n  policy: greedy\n", "control.policy"),
@@ -69,6 +71,8 @@ import Testing
               node: pi2
               plan: [0, 9, 18]
               encoding: float32
+              transport: grpc
+              dataPortOffset: 1000
               security: plaintext
             control:
               policy: static
@@ -79,6 +83,7 @@ import Testing
         #expect(config.ringNodes == ["pi1=10.0.0.11:7401", "pi2=10.0.0.12:7401"])
         #expect(config.ringNode == "pi2" && config.ringPlan == [0, 9, 18])
         #expect(config.ringEncoding == "float32" && config.ringSecurity == "plaintext")
+        #expect(config.ringTransport == "grpc" && config.ringDataPortOffset == 1000)
         #expect(config.controlPolicy == "static" && config.controlStaticLevels == [0, 0.5])
         #expect(config.controlAccuracyFloor == 0.9)
         let fromEnv = try await Self.load(env: [

@@ -59,6 +59,49 @@ import Testing
         }
     }
 
+    /// Every one of the 65,536 half bit patterns decodes to the float Swift's `Float16` gives (NaNs to a NaN), through
+    /// the eight-at-a-time path and, for the last five, the one-at-a-time tail.
+    @Test func everyHalfDecodesExactly() throws {
+        let patterns = (0...0xFFFF).map { UInt16($0) } + [0x3C00, 0x8001, 0x7BFF, 0x0400, 0xFC00]
+        let data = patterns.withUnsafeBufferPointer { Data(buffer: $0) }
+        var decoded = [Float](repeating: 0, count: patterns.count)
+        try decoded.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .float16, into: $0) }
+        for (pattern, value) in zip(patterns, decoded) {
+            let expected = Float(Float16(bitPattern: pattern))
+            if expected.isNaN {
+                #expect(value.isNaN, "\(pattern)")
+            } else {
+                #expect(value.bitPattern == expected.bitPattern, "\(pattern)")
+            }
+        }
+    }
+
+    /// A frame carries the protobuf header and the payload separately; parsing puts them back together.
+    @Test func framesRoundTrip() throws {
+        var message = Trapline_Ring_V1_Activations()
+        message.batchID = 77
+        message.batch = 2
+        message.head = "pi1"
+        message.data = Data((0..<64).map { UInt8($0) })
+        let bytes = try RingFrame.activations(message).bytes()
+        #expect(Int(UInt32(bigEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })) == bytes.count - 4)
+        guard case .activations(let back) = try bytes.dropFirst(4).withUnsafeBytes({ try RingFrame(body: $0) }) else {
+            Issue.record("not activations")
+            return
+        }
+        #expect(back == message)
+        let refusal = try RingFrame.refusal("no thanks").bytes()
+        guard case .refusal(let reason) = try refusal.dropFirst(4).withUnsafeBytes({ try RingFrame(body: $0) }) else {
+            Issue.record("not a refusal")
+            return
+        }
+        #expect(reason == "no thanks")
+        // Bodies that are too short, of an unknown kind, or whose header overruns them.
+        for body: [UInt8] in [[], [1, 0, 0], [7, 0, 0, 0, 0], [1, 0, 0, 0, 9, 1], [3, 0, 0, 0, 0, 42]] {
+            #expect(throws: RingError.self) { try body.withUnsafeBytes { try RingFrame(body: $0) } }
+        }
+    }
+
     @Test func aPayloadOfTheWrongSizeIsRefused() {
         var output = [Float](repeating: 0, count: 10)
         #expect(throws: RingError.self) {
@@ -97,6 +140,26 @@ import Testing
         config.members.append(RingMember(name: "a", host: "h", port: 3))
         config.plan = [0, 3, 8, 18]
         #expect(throws: RingError.self) { try config.validate(unitCount: 18) }
+    }
+
+    /// The framed transport's data ports (gRPC port + offset) may not land on another node's port on the same host,
+    /// nor past 65535; on different hosts the same ports are fine.
+    @Test func dataPortsMayNotCollide() throws {
+        let members = [RingMember(name: "a", host: "h", port: 7401), RingMember(name: "b", host: "h", port: 7402)]
+        var config = RingConfig(members: members, node: "a", plan: [0, 8, 18], security: .plaintext)
+        config.transport = .framed
+        try config.validate(unitCount: 18)
+        config.dataPortOffset = 1
+        #expect { try config.validate(unitCount: 18) } throws: { "\($0)".contains("b's gRPC port h:7402") }
+        config.members[1].host = "g"
+        try config.validate(unitCount: 18)
+        config.transport = .grpc
+        config.members[1].host = "h"
+        try config.validate(unitCount: 18)
+        config.transport = .framed
+        config.members[1].port = 65_500
+        config.dataPortOffset = 100
+        #expect { try config.validate(unitCount: 18) } throws: { "\($0)".contains("above 65535") }
     }
 }
 

@@ -67,29 +67,40 @@ public final class Daemon: @unchecked Sendable {
 /// port again, so two tests could otherwise be given the same one.
 private let handedOut = Mutex<Set<Int>>([])
 
-/// Loopback TCP ports that were free a moment ago (bound to port 0, then released) and that no other test of this
-/// process has been given, for servers under test.
-public func freePorts(_ count: Int) throws -> [Int] {
+/// Loopback TCP ports that were free a moment ago (bound, then released) and that no other test of this process
+/// has been given, for servers under test. Each port's partner, `port + dataPortOffset` (the framed transport's
+/// data port), is free and reserved too.
+public func freePorts(_ count: Int, dataPortOffset: Int = 100) throws -> [Int] {
     var sockets: [Int32] = []
     defer { for socket in sockets { close(socket) } }
-    var ports: [Int] = []
-    while ports.count < count {
+    /// Binds a socket to `port` on loopback (0: any) and returns the port bound, or nil.
+    func bindLoopback(_ port: Int) throws -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError("socket() failed") }
         sockets.append(fd)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
                 bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { throw FixtureError("bind() failed") }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        if handedOut.withLock({ $0.insert(port).inserted }) { ports.append(port) }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+    var ports: [Int] = []
+    while ports.count < count {
+        guard let port = try bindLoopback(0) else { throw FixtureError("bind() failed") }
+        let partner = port + dataPortOffset
+        guard partner <= 65_535, try bindLoopback(partner) != nil else { continue }
+        let fresh = handedOut.withLock { taken in
+            guard !taken.contains(port), !taken.contains(partner) else { return false }
+            taken.formUnion([port, partner])
+            return true
+        }
+        if fresh { ports.append(port) }
     }
     return ports
 }

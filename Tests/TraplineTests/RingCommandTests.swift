@@ -15,7 +15,7 @@ import Testing
         let names: [String]
         let credentials: String
 
-        init(nodes: Int, encoding: String = "float16", extraRing: String = "") throws {
+        init(nodes: Int, encoding: String = "float16", transport: String = "framed", extraRing: String = "") throws {
             let ports = try freePorts(nodes)
             names = (0..<nodes).map { "n\($0)" }
             let directory = try TemporaryDirectory()
@@ -28,6 +28,7 @@ import Testing
                       nodes: [\(list)]
                       credentials: \(credentials)
                       encoding: \(encoding)
+                      transport: \(transport)
                       probeSeconds: 0.3
                       probeTimeoutSeconds: 0.5
                       failAfter: 2
@@ -77,9 +78,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["float32", "float16"])
-    func ringLabelsEqualSingleNodeLabels(encoding: String) throws {
-        let ring = try LocalRing(nodes: 3, encoding: encoding)
+    /// Both transports for activations: float32 over gRPC, float16 over the framed stream.
+    @Test(arguments: [("float32", "grpc"), ("float16", "framed")])
+    func ringLabelsEqualSingleNodeLabels(encoding: String, transport: String) throws {
+        let ring = try LocalRing(nodes: 3, encoding: encoding, transport: transport)
         defer { ring.remove() }
         let daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }

@@ -30,6 +30,8 @@ public struct ApplianceConfig: Sendable, Equatable {
     /// Slice boundaries in units; nil: the model file's plan for the ring's size.
     public var ringPlan: [Int]?
     public var ringEncoding = "float16"
+    public var ringTransport = "framed"
+    public var ringDataPortOffset = 100
     /// `mtls` (the default) or `plaintext`, which must be asked for by name.
     public var ringSecurity = "mtls"
     public var ringCredentials = "/etc/trapline/ring"

@@ -11,6 +11,11 @@ extension ConfigValues {
         guard ["float16", "float32"].contains(c.ringEncoding) else {
             throw ConfigError(key: "ring.encoding", "must be float16 or float32, not \"\(c.ringEncoding)\"")
         }
+        c.ringTransport = try string("ring.transport") ?? c.ringTransport
+        guard ["framed", "grpc"].contains(c.ringTransport) else {
+            throw ConfigError(key: "ring.transport", "must be framed or grpc, not \"\(c.ringTransport)\"")
+        }
+        c.ringDataPortOffset = try int("ring.dataPortOffset", in: 1...60_000) ?? c.ringDataPortOffset
         c.ringSecurity = try string("ring.security") ?? c.ringSecurity
         guard ["mtls", "plaintext"].contains(c.ringSecurity) else {
             throw ConfigError(key: "ring.security", "must be mtls or plaintext, not \"\(c.ringSecurity)\"")

@@ -31,6 +31,8 @@ public enum RingSetup {
             security: config.ringSecurity == "plaintext" ? .plaintext : .mutualTLS(credentials: config.ringCredentials)
         )
         ring.encoding = WireEncoding(rawValue: config.ringEncoding) ?? .float16
+        ring.transport = RingDataTransport(rawValue: config.ringTransport) ?? .framed
+        ring.dataPortOffset = config.ringDataPortOffset
         ring.maxInFlight = config.ringMaxInFlight
         ring.queueCapacity = config.ringQueueCapacity
         ring.probeSeconds = config.ringProbeSeconds
@@ -42,7 +44,9 @@ public enum RingSetup {
         } catch let error as RingError {
             let key =
                 error.message.contains("ring.plan")
-                ? "ring.plan" : error.message.contains("this node") ? "ring.node" : "ring.nodes"
+                ? "ring.plan"
+                : error.message.contains("this node")
+                    ? "ring.node" : error.message.contains("ring.dataPortOffset") ? "ring.dataPortOffset" : "ring.nodes"
             throw ConfigError(key: key, error.message)
         }
         return ring

@@ -46,6 +46,14 @@ public enum RingSecurity: Sendable, Equatable {
     case plaintext
 }
 
+/// What carries activations and logits between nodes; control, stats and health are gRPC either way.
+public enum RingDataTransport: String, Sendable, Equatable, CaseIterable {
+    /// gRPC's Forward and Deliver streams, on the node's port.
+    case grpc
+    /// A length-prefixed stream over TLS (`RingFrame`), on the node's port plus `dataPortOffset`.
+    case framed
+}
+
 /// The static ring: its members in pipeline order (the first is the head, which watches the folder and keeps
 /// the catalog), this node's name, the slice plan, and the transport's limits and timers.
 public struct RingConfig: Sendable, Equatable {
@@ -54,6 +62,9 @@ public struct RingConfig: Sendable, Equatable {
     /// Slice boundaries in units: `members.count + 1` increasing values from 0 to the model's unit count.
     public var plan: [Int]
     public var encoding = WireEncoding.float16
+    public var transport = RingDataTransport.framed
+    /// With the framed transport, each node's data port is its gRPC port plus this.
+    public var dataPortOffset = 100
     public var security: RingSecurity
     /// Batches the head lets into the ring before it waits for results.
     public var maxInFlight = 3
@@ -103,6 +114,27 @@ public struct RingConfig: Sendable, Equatable {
             throw RingError(
                 .badConfig,
                 "ring.plan \(plan) must be \(members.count + 1) increasing unit boundaries from 0 to \(unitCount)")
+        }
+        if transport == .framed {
+            var taken: [String: String] = [:]
+            for member in members {
+                guard member.port + dataPortOffset <= 65_535 else {
+                    throw RingError(
+                        .badConfig,
+                        "\(member.name)'s data port, \(member.port) + ring.dataPortOffset \(dataPortOffset), is above 65535"
+                    )
+                }
+                for (port, use) in [(member.port, "gRPC port"), (member.port + dataPortOffset, "data port")] {
+                    let key = "\(member.host):\(port)"
+                    if let other = taken[key] {
+                        throw RingError(
+                            .badConfig,
+                            "\(member.name)'s \(use) \(key) is also \(other); choose other ports or ring.dataPortOffset"
+                        )
+                    }
+                    taken[key] = "\(member.name)'s \(use)"
+                }
+            }
         }
     }
 }

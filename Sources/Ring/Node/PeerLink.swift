@@ -1,14 +1,25 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 import RingWire
 
 /// This node's connection to one other member: a gRPC client (one HTTP/2 connection, re-established with
-/// back-off) carrying a long-lived Forward stream for activations, a Deliver stream for logits (to the head),
-/// and the head's control and health calls. A message written into a stream that breaks is lost: the head
-/// notices the missing result and sends the batch again.
+/// back-off) for the head's control and health calls, and, for activations and logits (to the head), either
+/// long-lived gRPC Forward and Deliver streams or one framed TLS stream to the peer's data port. A message
+/// written into a stream that breaks is lost: the head notices the missing result and sends the batch again.
 final class PeerLink: Sendable {
+    /// What carries this link's activations and logits.
+    enum DataStream: Sendable {
+        case grpc
+        case framed(port: Int, tls: NIOSSLContext?)
+    }
+
     let member: RingMember
+    let data: DataStream
+    private let maxMessageBytes: Int
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let options: CallOptions
     private let activations: BoundedQueue<Trapline_Ring_V1_Activations>
@@ -18,10 +29,12 @@ final class PeerLink: Sendable {
     private let toHead: Bool
 
     init(
-        member: RingMember, toHead: Bool, security: HTTP2ClientTransport.Posix.TransportSecurity, maxMessageBytes: Int,
-        logger: Logger
+        member: RingMember, toHead: Bool, security: HTTP2ClientTransport.Posix.TransportSecurity, data: DataStream,
+        maxMessageBytes: Int, logger: Logger
     ) throws {
         self.member = member
+        self.data = data
+        self.maxMessageBytes = maxMessageBytes
         self.toHead = toHead
         var logger = logger
         logger[metadataKey: "peer.name"] = "\(member.name)"
@@ -60,8 +73,13 @@ final class PeerLink: Sendable {
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await self.client.runConnections() }
-            group.addTask { await self.forwardLoop() }
-            if toHead { group.addTask { await self.deliverLoop() } }
+            switch data {
+            case .grpc:
+                group.addTask { await self.forwardLoop() }
+                if toHead { group.addTask { await self.deliverLoop() } }
+            case .framed(let port, let tls):
+                group.addTask { await self.framedLoop(port: port, tls: tls) }
+            }
             await withTaskCancellationHandler {
                 await group.next()
             } onCancel: {
@@ -87,6 +105,66 @@ final class PeerLink: Sendable {
             try await self.ring.deliver(request: request, options: self.options) { response in
                 for try await _ in response.messages {}
             }
+        }
+    }
+
+    /// Keeps one framed stream open to the peer's data port, writing whatever either queue holds. When it breaks
+    /// (or the peer refuses something and closes it), what was queued is dropped and the stream is reopened.
+    private func framedLoop(port: Int, tls: NIOSSLContext?) async {
+        var healthy = true
+        while !Task.isCancelled {
+            do {
+                let maxBody = maxMessageBytes
+                let connection = try await FramedStream.options(
+                    ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                )
+                .connectTimeout(.seconds(2))
+                .connect(host: member.host, port: port) { channel in
+                    FramedStream.configure(channel, tls: tls, server: false, maxBodyBytes: maxBody)
+                }
+                try await connection.executeThenClose { inbound, outbound in
+                    let allocator = connection.channel.allocator
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            while let message = await self.activations.pop() {
+                                try await outbound.write(
+                                    try FramedStream.buffer(.activations(message), allocator: allocator))
+                            }
+                        }
+                        if self.toHead {
+                            group.addTask {
+                                while let message = await self.logits.pop() {
+                                    try await outbound.write(
+                                        try FramedStream.buffer(.logits(message), allocator: allocator))
+                                }
+                            }
+                        }
+                        group.addTask {
+                            // The receiver sends nothing but a refusal, just before it closes the stream.
+                            for try await body in inbound {
+                                if case .refusal(let reason) = try FramedStream.frame(body) {
+                                    self.logger.error("peer refused a frame", metadata: ["reason": "\(reason)"])
+                                }
+                            }
+                            throw RingError(.unreachable, "\(self.member.name) closed the framed stream")
+                        }
+                        try await group.next()
+                        group.cancelAll()
+                    }
+                }
+                healthy = true
+            } catch {
+                if healthy, !Task.isCancelled {
+                    logger.warning(
+                        "link to peer broke; retrying", metadata: ["link.stream": "framed", "error": "\(error)"])
+                }
+                healthy = false
+                let dropped = await activations.drain().count + logits.drain().count
+                if dropped > 0 {
+                    logger.debug("dropped messages for an unreachable peer", metadata: ["count": "\(dropped)"])
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 

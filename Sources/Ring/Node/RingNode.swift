@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Inference
 import Logging
+import NIOSSL
 import RingWire
 import Synchronization
 
@@ -25,6 +26,8 @@ public final class RingNode: Sendable {
     let sink = Mutex<(@Sendable (Trapline_Ring_V1_Logits) async -> Bool)?>(nil)
     let logger: Logger
     private let serverSecurity: HTTP2ServerTransport.Posix.TransportSecurity
+    /// TLS for the framed activation stream (nil with the gRPC transport or in plaintext).
+    let framedTLS: (server: NIOSSLContext, client: NIOSSLContext)?
 
     /// A batch waiting for compute, with the time it arrived (for the queueing time in its trace).
     struct Queued: Sendable {
@@ -74,15 +77,23 @@ public final class RingNode: Sendable {
         case .plaintext:
             serverSecurity = .plaintext
             clientSecurity = .plaintext
+            framedTLS = nil
         case .mutualTLS(let folder):
             let credentials = try RingCredentials(folder: folder, node: config.node)
             serverSecurity = credentials.server
             clientSecurity = credentials.client
+            framedTLS =
+                config.transport == .framed
+                ? (try credentials.tlsContext(server: true), try credentials.tlsContext(server: false)) : nil
         }
         var links: [String: PeerLink] = [:]
         for member in config.members where member.name != config.node {
+            let data: PeerLink.DataStream =
+                config.transport == .grpc
+                ? .grpc
+                : .framed(port: member.port + config.dataPortOffset, tls: framedTLS?.client)
             links[member.name] = try PeerLink(
-                member: member, toHead: member.name == config.head.name, security: clientSecurity,
+                member: member, toHead: member.name == config.head.name, security: clientSecurity, data: data,
                 maxMessageBytes: maxMessageBytes, logger: logger)
         }
         self.links = links
@@ -96,11 +107,11 @@ public final class RingNode: Sendable {
     public func run() async throws {
         // Bound to the node's own address when the config gives one; a host name may resolve to several, so
         // then every interface (the systemd unit limits which networks can reach it).
+        let listenHost = RingAuthority.ipAddressBytes(member.host) == nil ? "0.0.0.0" : member.host
         let listenAddress: GRPCNIOTransportCore.SocketAddress =
             switch RingAuthority.ipAddressBytes(member.host)?.count {
-            case 4: .ipv4(host: member.host, port: member.port)
-            case 16: .ipv6(host: member.host, port: member.port)
-            default: .ipv4(host: "0.0.0.0", port: member.port)
+            case 16: .ipv6(host: listenHost, port: member.port)
+            default: .ipv4(host: listenHost, port: member.port)
             }
         let server = GRPCServer(
             transport: .http2NIOPosix(
@@ -120,6 +131,7 @@ public final class RingNode: Sendable {
         var failure: (any Error)?
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
+            if config.transport == .framed { group.addTask { try await self.serveFrames(host: listenHost) } }
             for link in links.values { group.addTask { await link.run() } }
             group.addTask { await self.work() }
             await withTaskCancellationHandler {

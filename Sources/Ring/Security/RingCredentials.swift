@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOSSL
 import RingWire
 import X509
 
@@ -72,6 +73,34 @@ public struct RingCredentials: Sendable {
         ) { tls in
             tls.trustRoots = .certificates([.file(path: RingAuthority.caCertificate(folder), format: .pem)])
             tls.serverCertificateVerification = .noHostnameVerification
+        }
+    }
+
+    /// A TLS context for the framed activation stream, with the same rules as the gRPC side: this node's
+    /// certificate, peers only from the ring's CA, checked by name after the handshake (not by host name).
+    /// - Throws: `RingError` with `credentials` when NIOSSL cannot load the files.
+    func tlsContext(server: Bool) throws -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(RingAuthority.certificate(folder, node: node)).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
+            let key = NIOSSLPrivateKeySource.privateKey(
+                try NIOSSLPrivateKey(file: RingAuthority.key(folder, node: node), format: .pem))
+            let roots = NIOSSLTrustRoots.certificates(
+                try NIOSSLCertificate.fromPEMFile(RingAuthority.caCertificate(folder)))
+            var configuration =
+                server
+                ? TLSConfiguration.makeServerConfigurationWithMTLS(
+                    certificateChain: chain, privateKey: key, trustRoots: roots)
+                : TLSConfiguration.makeClientConfiguration()
+            configuration.certificateChain = chain
+            configuration.privateKey = key
+            configuration.trustRoots = roots
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.minimumTLSVersion = .tlsv13
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw RingError(.credentials, "cannot set up TLS from \(folder): \(error)")
         }
     }
 
