@@ -17,6 +17,12 @@ extension RingNode {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // A batch of activations is up to megabytes: read it in large pieces, not the default few kilobytes.
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20)
+            )
+            .childChannelOption(.maxMessagesPerRead, value: 16)
             .bind(host: host, port: port) { channel in
                 FramedStream.configure(channel, tls: tls, server: true, maxBodyBytes: maxBody)
             }

@@ -15,7 +15,11 @@ struct FrameSplitter: ByteToMessageDecoder {
         guard Int(length) <= maxBodyBytes else {
             throw RingError(.malformed, "a frame of \(length) bytes is larger than the ring's limit of \(maxBodyBytes)")
         }
-        guard buffer.readableBytes >= RingFrame.lengthBytes + Int(length) else { return .needMoreData }
+        guard buffer.readableBytes >= RingFrame.lengthBytes + Int(length) else {
+            // Room for the whole frame at once, instead of growing the buffer step by step as a large batch arrives.
+            buffer.reserveCapacity(minimumWritableBytes: RingFrame.lengthBytes + Int(length) - buffer.readableBytes)
+            return .needMoreData
+        }
         buffer.moveReaderIndex(forwardBy: RingFrame.lengthBytes)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
