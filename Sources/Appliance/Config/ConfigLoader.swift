@@ -11,10 +11,10 @@ public enum ConfigLoader {
         "catalog.path", "model.path", "model.threads", "model.level", "model.crop", "labels.topK",
         "labels.blankThreshold", "batch.maxSize", "batch.maxWaitSeconds", "batch.sloSeconds", "events.gapSeconds",
         "limits.maxPixels", "limits.maxFileBytes", "log.level", "ring.nodes", "ring.node", "ring.plan",
-        "ring.encoding", "ring.security", "ring.credentials", "ring.maxInFlight", "ring.queueCapacity",
-        "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter", "ring.resendSeconds", "control.policy",
-        "control.staticLevels", "control.accuracyFloor", "control.relaxAfter", "control.utilisation",
-        "control.profile",
+        "ring.encoding", "ring.transport", "ring.dataPortOffset", "ring.security", "ring.credentials",
+        "ring.maxInFlight", "ring.queueCapacity", "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter",
+        "ring.resendSeconds", "control.policy", "control.staticLevels", "control.accuracyFloor",
+        "control.relaxAfter", "control.utilisation", "control.profile",
     ]
 
     /// Loads the configuration.
