@@ -41,22 +41,7 @@ import Testing
         }
 
         /// One image's activations for b's slice, as a's would be.
-        var valid: Trapline_Ring_V1_Activations {
-            var message = Trapline_Ring_V1_Activations()
-            message.batchID = 1
-            var hop = Trapline_Ring_V1_Hop()
-            hop.node = "b"
-            hop.firstUnit = UInt32(plan[1])
-            hop.endUnit = UInt32(plan[2])
-            message.route = [hop]
-            message.unit = UInt32(plan[1])
-            message.batch = 1
-            message.encoding = .float16
-            message.data = Data(count: width * 2)
-            message.sliceBounds = plan.map(UInt32.init)
-            message.head = "a"
-            return message
-        }
+        var valid: Trapline_Ring_V1_Activations { batchForSecondNode(plan: plan, width: width) }
 
         /// Connects to b's data port as `name` (with that name's certificate from the ring's CA), writes `bytes`,
         /// and returns what comes back before b closes the connection: nil for nothing, else the refusal's

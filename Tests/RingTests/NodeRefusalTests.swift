@@ -89,19 +89,7 @@ import Testing
         defer { server.cancel() }
         let width = Engine(model: model).shape(atBoundary: plan[1]).count
 
-        var valid = Trapline_Ring_V1_Activations()
-        valid.batchID = 1
-        var hop = Trapline_Ring_V1_Hop()
-        hop.node = "b"
-        hop.firstUnit = UInt32(plan[1])
-        hop.endUnit = UInt32(plan[2])
-        valid.route = [hop]
-        valid.unit = UInt32(plan[1])
-        valid.batch = 1
-        valid.encoding = .float16
-        valid.data = Data(count: width * 2)
-        valid.sliceBounds = plan.map(UInt32.init)
-        valid.head = "a"
+        let valid = batchForSecondNode(plan: plan, width: width)
 
         let transport = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: "127.0.0.1", port: ports[1]), transportSecurity: .plaintext)

@@ -111,76 +111,76 @@ final class PeerLink: Sendable {
     /// Keeps one framed stream open to the peer's data port, writing whatever either queue holds. When it breaks
     /// (or the peer refuses something and closes it), what was queued is dropped and the stream is reopened.
     private func framedLoop(port: Int, tls: NIOSSLContext?) async {
-        var healthy = true
-        while !Task.isCancelled {
-            do {
-                let maxBody = maxMessageBytes
-                let connection = try await FramedStream.options(
-                    ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                )
-                .connectTimeout(.seconds(2))
-                .connect(host: member.host, port: port) { channel in
-                    FramedStream.configure(channel, tls: tls, server: false, maxBodyBytes: maxBody)
-                }
-                try await connection.executeThenClose { inbound, outbound in
-                    let allocator = connection.channel.allocator
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            while let message = await self.activations.pop() {
-                                try await outbound.write(
-                                    try FramedStream.buffer(.activations(message), allocator: allocator))
-                            }
-                        }
-                        if self.toHead {
-                            group.addTask {
-                                while let message = await self.logits.pop() {
-                                    try await outbound.write(
-                                        try FramedStream.buffer(.logits(message), allocator: allocator))
-                                }
-                            }
-                        }
-                        group.addTask {
-                            // The receiver sends nothing but a refusal, just before it closes the stream.
-                            for try await body in inbound {
-                                if case .refusal(let reason) = try FramedStream.frame(body) {
-                                    self.logger.error("peer refused a frame", metadata: ["reason": "\(reason)"])
-                                }
-                            }
-                            throw RingError(.unreachable, "\(self.member.name) closed the framed stream")
-                        }
-                        try await group.next()
-                        group.cancelAll()
-                    }
-                }
-                healthy = true
-            } catch {
-                if healthy, !Task.isCancelled {
-                    logger.warning(
-                        "link to peer broke; retrying", metadata: ["link.stream": "framed", "error": "\(error)"])
-                }
-                healthy = false
-                let dropped = await activations.drain().count + logits.drain().count
-                if dropped > 0 {
-                    logger.debug("dropped messages for an unreachable peer", metadata: ["count": "\(dropped)"])
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(200))
+        await reconnecting("framed", drop: { await self.activations.drain().count + self.logits.drain().count }) {
+            try await self.framedSession(port: port, tls: tls)
         }
     }
 
-    /// Keeps one stream open to the peer, writing whatever the queue holds. When the stream breaks, what was
-    /// queued for it is dropped (the head resends it), the break is logged once, and the stream is reopened.
+    /// One connection to the peer's data port, until it breaks.
+    private func framedSession(port: Int, tls: NIOSSLContext?) async throws {
+        let maxBody = maxMessageBytes
+        let connection = try await FramedStream.options(
+            ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        )
+        .connectTimeout(.seconds(2))
+        .connect(host: member.host, port: port) { channel in
+            FramedStream.configure(channel, tls: tls, server: false, maxBodyBytes: maxBody)
+        }
+        try await connection.executeThenClose { inbound, outbound in
+            let allocator = connection.channel.allocator
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while let message = await self.activations.pop() {
+                        try await outbound.write(
+                            try FramedStream.buffer(.activations(message), allocator: allocator))
+                    }
+                }
+                if self.toHead {
+                    group.addTask {
+                        while let message = await self.logits.pop() {
+                            try await outbound.write(
+                                try FramedStream.buffer(.logits(message), allocator: allocator))
+                        }
+                    }
+                }
+                group.addTask {
+                    // The receiver sends nothing but a refusal, just before it closes the stream.
+                    for try await body in inbound {
+                        if case .refusal(let reason) = try FramedStream.frame(body) {
+                            self.logger.error("peer refused a frame", metadata: ["reason": "\(reason)"])
+                        }
+                    }
+                    throw RingError(.unreachable, "\(self.member.name) closed the framed stream")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Keeps one stream open to the peer, writing whatever the queue holds.
     private func keepStreaming<Message: Sendable>(
         _ stream: String, from queue: BoundedQueue<Message>,
         call: @escaping @Sendable (StreamingClientRequest<Message>) async throws -> Void
     ) async {
+        await reconnecting(stream, drop: { await queue.drain().count }) {
+            try await call(
+                StreamingClientRequest { writer in
+                    while let message = await queue.pop() { try await writer.write(message) }
+                })
+        }
+    }
+
+    /// Runs `session` again and again until the task is cancelled. When it fails, the break is logged once (until a
+    /// session ends cleanly again), what the link had queued is dropped (the head resends it), and after a short
+    /// pause it is tried again.
+    private func reconnecting(
+        _ stream: String, drop: () async -> Int, session: () async throws -> Void
+    ) async {
         var healthy = true
         while !Task.isCancelled {
             do {
-                try await call(
-                    StreamingClientRequest { writer in
-                        while let message = await queue.pop() { try await writer.write(message) }
-                    })
+                try await session()
                 healthy = true
             } catch {
                 if healthy, !Task.isCancelled {
@@ -188,9 +188,9 @@ final class PeerLink: Sendable {
                         "link to peer broke; retrying", metadata: ["link.stream": "\(stream)", "error": "\(error)"])
                 }
                 healthy = false
-                let dropped = await queue.drain()
-                if !dropped.isEmpty {
-                    logger.debug("dropped messages for an unreachable peer", metadata: ["count": "\(dropped.count)"])
+                let dropped = await drop()
+                if dropped > 0 {
+                    logger.debug("dropped messages for an unreachable peer", metadata: ["count": "\(dropped)"])
                 }
             }
             try? await Task.sleep(for: .milliseconds(200))
