@@ -2,9 +2,9 @@
 // messages as a node receives them from the network (decode, check, turn the payload into floats).
 //
 // Built normally, the program replays files through a target (`trapline-fuzz exif FILE...`): that is how the
-// committed corpus is checked in every test run. Built with `-D FUZZING` and libFuzzer's coverage
-// instrumentation, the same targets are meant to run under libFuzzer's driver (TRAPLINE_FUZZ_TARGET picks one);
-// linking that build under SwiftPM does not work yet (see docs/faults.md).
+// committed corpus is checked in every test run. Built by scripts/fuzz.sh with `-D FUZZING -sanitize=fuzzer`,
+// this file is linked by hand against SwiftPM's instrumented objects, and libFuzzer's own `main` drives
+// `LLVMFuzzerTestOneInput` (TRAPLINE_FUZZ_TARGET picks the target; see docs/faults.md).
 import Imaging
 import Inference
 import RingWire
@@ -74,33 +74,22 @@ enum RingInputs {
 }
 
 #if FUZZING
-    // libFuzzer's driver, called from our own `main`: SwiftPM links an executable's entry point under its own
-    // name, so libFuzzer's `main` cannot be used.
-    @_silgen_name("LLVMFuzzerRunDriver")
-    func runFuzzerDriver(
-        _ argc: UnsafeMutablePointer<CInt>,
-        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-    ) -> CInt
+    // Read once: libFuzzer calls the entry point millions of times.
+    private let selectedTarget = getenv("TRAPLINE_FUZZ_TARGET").flatMap { FuzzTarget(rawValue: String(cString: $0)) }
 
-    @main
-    enum Fuzz {
-        static func main() {
-            let name = getenv("TRAPLINE_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-            guard FuzzTarget(rawValue: name) != nil else {
-                print("set TRAPLINE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
-                exit(2)
-            }
-            var argc = CommandLine.argc
-            var argv = CommandLine.unsafeArgv
-            exit(
-                runFuzzerDriver(&argc, &argv) { data, count in
-                    let name = getenv("TRAPLINE_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-                    FuzzTarget(rawValue: name)?.run(
-                        data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? [])
-                    return 0
-                })
+    /// libFuzzer's entry point: runs one input through the target named by TRAPLINE_FUZZ_TARGET.
+    /// - Parameters:
+    ///   - data: the input's bytes (libFuzzer may pass a null pointer for an empty input).
+    ///   - count: the input's length in bytes.
+    /// - Returns: 0, as libFuzzer requires.
+    @_cdecl("LLVMFuzzerTestOneInput")
+    func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+        guard let target = selectedTarget else {
+            print("set TRAPLINE_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
+            exit(2)
         }
+        target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? [])
+        return 0
     }
 #else
     @main
