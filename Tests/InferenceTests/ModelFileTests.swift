@@ -111,6 +111,13 @@ import Testing
             parts.header["block99.extra"] = ["dtype": "F16", "shape": [0], "data_offsets": [0, 0]]
         }
         #expect(Self.refusal(extra)?.contains("unexpected tensor block99.extra") == true)
+        // 2^62 elements fit an Int, their F32 byte count does not: refused, where the multiplication used to trap.
+        let huge = try Self.edited { parts in
+            parts.header["block99.huge"] = [
+                "dtype": "F32", "shape": [2_147_483_647, 2_147_483_647], "data_offsets": [0, 0],
+            ]
+        }
+        #expect(Self.refusal(huge)?.contains("block99.huge has invalid data_offsets or an oversized shape") == true)
     }
 
     @Test func inconsistentMetadata() throws {

@@ -69,7 +69,9 @@ struct SafeTensors: Sendable {
         guard info.shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }), info.shape.count <= 8 else {
             throw InferenceError.model("tensor \(name) has an invalid shape \(info.shape)")
         }
-        let (count, overflow) = info.shape.reduce((1, false)) { partial, dim in
+        // The byte count, not only the element count, must fit an Int: two dimensions of 2^31 - 1 make 2^62
+        // elements, and multiplying that by the F32 size trapped (Fuzz/corpus/model keeps that header).
+        let (size, overflow) = info.shape.reduce((dtype.size, false)) { partial, dim in
             let product = partial.0.multipliedReportingOverflow(by: dim)
             return (product.partialValue, partial.1 || product.overflow)
         }
@@ -80,9 +82,9 @@ struct SafeTensors: Sendable {
         guard begin >= 0, begin <= end, end <= dataSize else {
             throw InferenceError.model("tensor \(name) lies outside the file's data (\(begin)..<\(end) of \(dataSize))")
         }
-        guard end - begin == count * dtype.size else {
+        guard end - begin == size else {
             throw InferenceError.model(
-                "tensor \(name): shape \(info.shape) of \(info.dtype) needs \(count * dtype.size) bytes, offsets give \(end - begin)"
+                "tensor \(name): shape \(info.shape) of \(info.dtype) needs \(size) bytes, offsets give \(end - begin)"
             )
         }
         return TensorEntry(name: name, dtype: dtype, shape: info.shape, range: begin..<end)
