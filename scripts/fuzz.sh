@@ -60,7 +60,8 @@ build() {
     while IFS= read -r -d '' object; do objects+=("$object"); done < <(find "$bin/$module.build" -name '*.o' -print0)
   done
   # The module maps SwiftPM passes when it compiles trapline-fuzz; libFuzzer's main calls our
-  # LLVMFuzzerTestOneInput, and the swiftc driver picks the runtime for this machine's architecture.
+  # LLVMFuzzerTestOneInput, and the swiftc driver picks the runtime for this machine's architecture. lld (in the
+  # toolchain) rather than gold: gold warns about every ASan check symbol it cannot export.
   local openblas
   openblas=$(pkg-config --cflags-only-I openblas)
   # shellcheck disable=SC2086 # pkg-config's -I flags are meant to split
@@ -69,7 +70,7 @@ build() {
     -Xcc "-fmodule-map-file=$build_path/checkouts/swift-system/Sources/CSystem/include/module.modulemap" \
     -Xcc "-fmodule-map-file=$bin/CJPEG.build/module.modulemap" -Xcc -I -Xcc Sources/CJPEG/include \
     -Xcc -fmodule-map-file=Sources/COpenBLAS/module.modulemap \
-    Fuzz/TraplineFuzz.swift "${objects[@]}" -ljpeg -lopenblas -o "$build_path/trapline-fuzz-libfuzzer"
+    -use-ld=lld Fuzz/TraplineFuzz.swift "${objects[@]}" -ljpeg -lopenblas -o "$build_path/trapline-fuzz-libfuzzer"
   echo "fuzz.sh: built $build_path/trapline-fuzz-libfuzzer"
 }
 
