@@ -14,6 +14,9 @@ find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swi
 (cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
 # The committed fuzz corpus replays through each target without a crash.
 for target in exif jpeg model ring; do .build/debug/trapline-fuzz "$target" Fuzz/corpus/"$target"/*; done
+# A short coverage-guided run of each target (libFuzzer, its own instrumented build in .build-fuzz): a crash, a
+# timeout or an out-of-memory fails the run and leaves the input in Fuzz/findings/. The corpus is left alone.
+scripts/fuzz.sh --seconds 20 --no-merge
 # One BLAS thread: tests check results, not speed, and 2-core machines are shared.
 set +e
 # Passing tests print two lines each; keep failures, suite results and the closing "Test run with" line.
