@@ -3,13 +3,14 @@
 #   scripts/fuzz.sh [--seconds N] [--asan] [--no-merge] [--build-only] [TARGET...]
 #     TARGET        exif, jpeg, model or ring (default: all four, one after the other)
 #     --seconds N   how long each target runs (default 60); 0 only replays the corpus once
-#     --asan        also instrument with AddressSanitizer (build path .build-fuzz-asan; 3 to 5 times slower)
+#     --asan        also instrument with AddressSanitizer (build path .build-fuzz-asan; 3 to 4 times slower)
 #     --no-merge    leave Fuzz/corpus alone (CI); otherwise new coverage is merged into Fuzz/corpus/TARGET
 #     --build-only  build the fuzzer and stop
 # Each target starts from Fuzz/corpus/TARGET, writes what it finds to a scratch corpus under the build path, and
 # (unless --no-merge) libFuzzer's -merge=1 then copies the inputs that add coverage into Fuzz/corpus/TARGET.
-# A crash, leak, timeout or out-of-memory stops that target, leaves the input in Fuzz/findings/TARGET/ and makes
-# the script exit 1 once the other targets have run. Full libFuzzer logs: BUILD_PATH/logs/TARGET.log.
+# A crash, a leak (--asan only), a timeout or an out-of-memory stops that target, leaves the input in
+# Fuzz/findings/TARGET/ and makes the script exit 1 once the other targets have run. Full libFuzzer logs:
+# BUILD_PATH/logs/TARGET.log.
 # Replay a finding with the normal build: swift build && .build/debug/trapline-fuzz TARGET FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -121,7 +122,10 @@ fuzz() {
 build
 ((build_only)) && exit 0
 # The model and ring targets load Models/efficientnet-lite0.safetensors relative to the repository root.
-[[ -f Models/efficientnet-lite0.safetensors ]] || { echo "fuzz.sh: Models/efficientnet-lite0.safetensors is missing" >&2; exit 1; }
+if [[ ! -f Models/efficientnet-lite0.safetensors ]]; then
+  echo "fuzz.sh: Models/efficientnet-lite0.safetensors is missing" >&2
+  exit 1
+fi
 failed=()
 for target in "${targets[@]}"; do
   rm -rf "$build_path/scratch/$target"
