@@ -98,12 +98,16 @@ fuzz() {
   local run=(-max_total_time="$seconds")
   ((seconds)) || run=(-runs=0)
   local status=0
-  # -timeout: one input running 10 s is a finding; OpenBLAS gets one thread, as in the tests.
-  TRAPLINE_FUZZ_TARGET=$target OPENBLAS_NUM_THREADS=1 "$binary" "${run[@]}" -max_len="$(max_len "$target")" \
-    -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" "$scratch" "$corpus" >"$log" 2>&1 || status=$?
+  # -timeout: one input running 10 s is a finding; OpenBLAS gets one thread, as in the tests. Swift's backtracer
+  # is off: libFuzzer leaves a signal alone when a handler is already installed, and then a Swift runtime trap
+  # (SIGILL) would kill the process without libFuzzer saving the input. The report below replays it with the
+  # backtracer on.
+  export TRAPLINE_FUZZ_TARGET=$target OPENBLAS_NUM_THREADS=1
+  SWIFT_BACKTRACE=enable=no "$binary" "${run[@]}" -max_len="$(max_len "$target")" -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$findings/" "$scratch" "$corpus" >"$log" 2>&1 || status=$?
   if ((status == 0 && merge && seconds)); then
-    TRAPLINE_FUZZ_TARGET=$target OPENBLAS_NUM_THREADS=1 "$binary" -merge=1 -max_len="$(max_len "$target")" \
-      -timeout=10 "$corpus" "$scratch" >"${log%.log}-merge.log" 2>&1 || status=$?
+    SWIFT_BACKTRACE=enable=no "$binary" -merge=1 -max_len="$(max_len "$target")" -timeout=10 "$corpus" "$scratch" \
+      >"${log%.log}-merge.log" 2>&1 || status=$?
   fi
   local after
   after=$(find "$corpus" -type f | wc -l)
@@ -112,7 +116,13 @@ fuzz() {
     "$(figure 'cov:' "$log")" "$(figure 'ft:' "$log")" "$before" "$after"
   if ((status)); then
     echo "fuzz.sh: $target FAILED (libFuzzer exit $status); see $log" >&2
-    grep -E '^==[0-9]+==|ERROR|SUMMARY|Fatal error|Test unit written' "$log" | head -n 20 >&2 || true
+    grep -E '^==[0-9]+==|ERROR|SUMMARY|Test unit written' "$log" | head -n 20 >&2 || true
+    local finding
+    for finding in "$findings"/*; do
+      [[ -f $finding ]] || continue
+      echo "fuzz.sh: $finding replayed:" >&2
+      ("$binary" "$finding" 2>&1; true) 2>&1 | grep -E 'runtime failure|Fatal error|crashed:| at /' | head -n 8 >&2 || true
+    done
     return 1
   fi
   # Keep a finding directory only when it holds a finding.
