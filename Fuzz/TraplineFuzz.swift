@@ -1,5 +1,6 @@
 // Fuzz targets for what trapline reads from outside: EXIF bodies, JPEG headers, model files, and the ring's
-// messages as a node receives them from the network (decode, check, turn the payload into floats).
+// messages as a node receives them from the network, as gRPC messages or as frames of the framed activation
+// stream (decode, check, turn the payload into floats).
 //
 // Built normally, the program replays files through a target (`trapline-fuzz exif FILE...`): that is how the
 // committed corpus is checked in every test run. Built by scripts/fuzz.sh with `-D FUZZING -sanitize=fuzzer`,
@@ -51,25 +52,35 @@ enum RingInputs {
     }()
 
     static func run(_ bytes: [UInt8]) {
-        if let message = try? Trapline_Ring_V1_Activations(serializedBytes: bytes),
-            (try? check.validate(message)) != nil
-        {
-            let count = message.data.count / ActivationCodec.width(message.encoding == .float16 ? .float16 : .float32)
-            var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBufferPointer { output in
-                _ = try? ActivationCodec.decode(
-                    message.data, as: message.encoding == .float16 ? .float16 : .float32, into: output)
-            }
-        }
-        if let logits = try? Trapline_Ring_V1_Logits(serializedBytes: bytes), logits.batch <= 8, logits.classes <= 4096
-        {
-            var values = [Float](repeating: 0, count: Int(logits.batch * logits.classes))
-            values.withUnsafeMutableBufferPointer {
-                _ = try? ActivationCodec.decode(logits.data, as: .float32, into: $0)
-            }
+        if let message = try? Trapline_Ring_V1_Activations(serializedBytes: bytes) { receive(message) }
+        if let logits = try? Trapline_Ring_V1_Logits(serializedBytes: bytes) { receive(logits) }
+        // The same bytes as the body of a frame of the framed activation stream (what follows its length).
+        switch bytes.withUnsafeBytes({ try? RingFrame(body: $0) }) {
+        case .activations(let message): receive(message)
+        case .logits(let logits): receive(logits)
+        case .refusal, nil: break
         }
         _ = try? Trapline_Ring_V1_NodeStats(serializedBytes: bytes)
         _ = try? Trapline_Ring_V1_SetLevelsRequest(serializedBytes: bytes)
+    }
+
+    /// What a node does with activations: check them against the ring, then decode the payload.
+    static func receive(_ message: Trapline_Ring_V1_Activations) {
+        guard (try? check.validate(message)) != nil else { return }
+        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
+        var values = [Float](repeating: 0, count: message.data.count / ActivationCodec.width(encoding))
+        values.withUnsafeMutableBufferPointer { output in
+            _ = try? ActivationCodec.decode(message.data, as: encoding, into: output)
+        }
+    }
+
+    /// What the head does with logits: decode them when the batch and class count are plausible.
+    static func receive(_ logits: Trapline_Ring_V1_Logits) {
+        guard logits.batch <= 8, logits.classes <= 4096 else { return }
+        var values = [Float](repeating: 0, count: Int(logits.batch * logits.classes))
+        values.withUnsafeMutableBufferPointer {
+            _ = try? ActivationCodec.decode(logits.data, as: .float32, into: $0)
+        }
     }
 }
 
