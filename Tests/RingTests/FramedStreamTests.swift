@@ -153,4 +153,29 @@ import Testing
         let batches = await fixture.node.stats().batches
         #expect(batches == 0)
     }
+
+    /// A connection that never starts its TLS handshake is closed after `FramedStream.handshakeSeconds`.
+    @Test func aSilentConnectionIsClosed() async throws {
+        let fixture = try Fixture()
+        defer { fixture.directory.remove() }
+        let server = Task { try await fixture.node.run() }
+        defer { server.cancel() }
+        let connection = try await fixture.connect(tls: nil)
+        let start = ContinuousClock.now
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await connection.executeThenClose { inbound, _ in for try await _ in inbound {} }
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(FramedStream.handshakeSeconds * 3))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(closed)
+        #expect(ContinuousClock.now - start >= .seconds(FramedStream.handshakeSeconds - 1))
+    }
 }

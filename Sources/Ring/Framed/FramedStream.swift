@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import RingWire
 import X509
 
@@ -26,10 +27,38 @@ struct FrameSplitter: ByteToMessageDecoder {
     }
 }
 
+/// Closes a server-side connection whose TLS handshake has not completed within `seconds`: without it, anyone who
+/// can reach the data port could hold connections open by never saying a word.
+final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let seconds: Int64
+    private var timer: Scheduled<Void>?
+
+    init(seconds: Int64) { self.seconds = seconds }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: .seconds(seconds)) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 /// The channel type of a framed stream: frame bodies in, whole frames out.
 typealias FramedChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
 enum FramedStream {
+    /// How long a peer has to complete the TLS handshake on the data port.
+    static let handshakeSeconds: Int64 = 10
+
     /// Sets up a new connection's pipeline: TLS (when the ring uses it), then frame splitting.
     static func configure(
         _ channel: any Channel, tls: NIOSSLContext?, server: Bool, maxBodyBytes: Int
@@ -39,6 +68,7 @@ enum FramedStream {
             if let tls {
                 if server {
                     try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                    try pipeline.addHandler(HandshakeDeadline(seconds: handshakeSeconds))
                 } else {
                     // Peers are checked against the ring's CA and then by name, not by host name.
                     try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
