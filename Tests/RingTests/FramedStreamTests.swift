@@ -48,6 +48,11 @@ import Testing
         /// reason. `waitForClose: false` returns after a second of silence instead.
         func exchange(as name: String, _ bytes: [UInt8], waitForClose: Bool = true) async throws -> String? {
             let tls = try RingCredentials(folder: folder, node: name).tlsContext(server: false)
+            return try await exchange(tls: tls, bytes, waitForClose: waitForClose)
+        }
+
+        /// The same with any TLS context, or none.
+        func exchange(tls: NIOSSLContext?, _ bytes: [UInt8], waitForClose: Bool = true) async throws -> String? {
             let connection = try await connect(tls: tls)
             return try await connection.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(bytes: bytes))
@@ -140,14 +145,7 @@ import Testing
         var anonymous = TLSConfiguration.makeClientConfiguration()
         anonymous.certificateVerification = .none
         for tls in [nil, try NIOSSLContext(configuration: anonymous)] as [NIOSSLContext?] {
-            let connection = try await fixture.connect(tls: tls)
-            let answer: String? = try? await connection.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(bytes: frame))
-                for try await body in inbound {
-                    if case .refusal(let reason) = try FramedStream.frame(body) { return reason }
-                }
-                return nil
-            }
+            let answer = try? await fixture.exchange(tls: tls, frame)
             #expect(answer == nil)
         }
         let batches = await fixture.node.stats().batches

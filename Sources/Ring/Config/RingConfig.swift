@@ -94,6 +94,9 @@ public struct RingConfig: Sendable, Equatable {
     /// This node's position in the ring.
     public var index: Int? { members.firstIndex { $0.name == node } }
 
+    /// The members' names: a peer whose certificate names anything else is refused.
+    public var memberNames: Set<String> { Set(members.map(\.name)) }
+
     /// The member called `name`.
     public func member(_ name: String) -> RingMember? { members.first { $0.name == name } }
 

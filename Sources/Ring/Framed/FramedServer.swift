@@ -52,7 +52,7 @@ extension RingNode {
                         if !checked {
                             // The handshake is done once a frame has arrived: the peer must be a member by name.
                             let name = await FramedStream.peerName(connection.channel)
-                            guard let name, config.members.contains(where: { $0.name == name }) else {
+                            guard let name, check.members.contains(name) else {
                                 throw RingError(
                                     .refused, "peer \(name ?? "without a name") is not a member of this ring")
                             }

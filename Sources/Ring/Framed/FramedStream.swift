@@ -83,13 +83,9 @@ enum FramedStream {
 
     /// A whole frame, written into one buffer of the channel's allocator.
     static func buffer(_ frame: RingFrame, allocator: ByteBufferAllocator) throws -> ByteBuffer {
-        let (kind, header, payload) = try frame.parts()
-        let bodyLength = RingFrame.bodyPrefixBytes + header.count + payload.count
-        var buffer = allocator.buffer(capacity: RingFrame.lengthBytes + bodyLength)
-        buffer.writeInteger(UInt32(bodyLength))
-        buffer.writeInteger(kind)
-        buffer.writeInteger(UInt32(header.count))
-        buffer.writeBytes(header)
+        let (prefix, payload) = try frame.split()
+        var buffer = allocator.buffer(capacity: prefix.count + payload.count)
+        buffer.writeBytes(prefix)
         buffer.writeBytes(payload)
         return buffer
     }

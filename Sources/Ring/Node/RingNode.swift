@@ -66,7 +66,7 @@ public final class RingNode: Sendable {
         check = ActivationCheck(
             node: config.node, plan: config.plan,
             widths: (0...model.unitCount).map { engine.shape(atBoundary: $0).count }, maxBatch: maxBatch,
-            members: Set(config.members.map(\.name)))
+            members: config.memberNames)
         queue = BoundedQueue(capacity: config.queueCapacity)
         state = Mutex(NodeState(levels: Array(repeating: 0, count: config.plan.count - 1)))
         var logger = logger
@@ -126,7 +126,7 @@ public final class RingNode: Sendable {
             ),
             services: [RingService(node: self), ControlService(node: self), HealthService()],
             interceptors: config.security == .plaintext
-                ? [] : [RingMembershipInterceptor(members: Set(config.members.map(\.name)))]
+                ? [] : [RingMembershipInterceptor(members: config.memberNames)]
         )
         var failure: (any Error)?
         await withThrowingTaskGroup(of: Void.self) { group in

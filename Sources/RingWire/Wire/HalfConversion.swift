@@ -5,7 +5,7 @@
 enum HalfConversion {
     /// The binary16 bit pattern nearest to `value`. All three cases are computed and selects pick one, with no
     /// branch: a ReLU's output mixes zeros (the subnormal case) with positive values, which made a branching
-    /// version mispredict, and the loops over a batch vectorize.
+    /// version mispredict.
     @inline(__always)
     static func half(_ value: Float) -> UInt16 {
         let bits = value.bitPattern

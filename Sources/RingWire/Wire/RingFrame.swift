@@ -65,35 +65,37 @@ public enum RingFrame: Sendable {
         }
     }
 
-    /// The frame's parts for writing: kind, header bytes and payload.
+    /// The frame split for writing: everything before the payload (length, kind, header length, header), then the
+    /// payload, which the ring writes straight from its message without joining the two.
     /// - Throws: When protobuf cannot serialise the header (it can always, for these messages).
-    public func parts() throws -> (kind: UInt8, header: [UInt8], payload: Data) {
+    public func split() throws -> (prefix: [UInt8], payload: Data) {
+        let kind: Kind
+        let header: [UInt8]
+        let payload: Data
         switch self {
         case .activations(let message):
-            var header = message
-            header.data = Data()
-            return (Kind.activations.rawValue, try header.serializedBytes(), message.data)
+            var stripped = message
+            stripped.data = Data()
+            (kind, header, payload) = (.activations, try stripped.serializedBytes(), message.data)
         case .logits(let message):
-            var header = message
-            header.data = Data()
-            return (Kind.logits.rawValue, try header.serializedBytes(), message.data)
+            var stripped = message
+            stripped.data = Data()
+            (kind, header, payload) = (.logits, try stripped.serializedBytes(), message.data)
         case .refusal(let reason):
-            return (Kind.refusal.rawValue, Array(reason.utf8), Data())
+            (kind, header, payload) = (.refusal, Array(reason.utf8), Data())
         }
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(Self.lengthBytes + Self.bodyPrefixBytes + header.count)
+        withUnsafeBytes(of: UInt32(Self.bodyPrefixBytes + header.count + payload.count).bigEndian) { prefix += $0 }
+        prefix.append(kind.rawValue)
+        withUnsafeBytes(of: UInt32(header.count).bigEndian) { prefix += $0 }
+        prefix += header
+        return (prefix, payload)
     }
 
-    /// The whole frame, length first, as one byte array (for tests and tools; the ring writes the parts straight
-    /// into its socket buffers).
+    /// The whole frame as one byte array (for tests and tools).
     public func bytes() throws -> [UInt8] {
-        let (kind, header, payload) = try parts()
-        let bodyLength = Self.bodyPrefixBytes + header.count + payload.count
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Self.lengthBytes + bodyLength)
-        withUnsafeBytes(of: UInt32(bodyLength).bigEndian) { bytes += $0 }
-        bytes.append(kind)
-        withUnsafeBytes(of: UInt32(header.count).bigEndian) { bytes += $0 }
-        bytes += header
-        bytes += payload
-        return bytes
+        let (prefix, payload) = try split()
+        return prefix + payload
     }
 }
