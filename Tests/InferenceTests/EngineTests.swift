@@ -12,6 +12,12 @@ import Testing
         (0..<(batch * 224 * 224 * 3)).map { Float(($0 &* 2_654_435_761 &+ seed &* 97) % 255) / 128 - 1 }
     }
 
+    /// Two float32 evaluations of the whole network (other buffers, batch or threads) round differently; how far
+    /// apart their logits may be is derived from the arithmetic (`Tolerance`, docs/testing.md).
+    static func tolerance(_ model: Model, _ logits: [Float]) -> Float {
+        Tolerance.float32(fanIn: model.metadata.accumulatedFanIn(units: 0..<18), reference: logits)
+    }
+
     static func run(_ engine: Engine, _ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) throws -> [Float]
     {
         var output = [Float](repeating: 0, count: batch * engine.shape(atBoundary: units.upperBound).count)
@@ -38,8 +44,13 @@ import Testing
             }
             // Not bit-identical: OpenBLAS picks kernels by buffer alignment, and the buffers differ.
             let difference = zip(activation, whole).map { abs($0 - $1) }.max() ?? 1
-            #expect(activation.count == whole.count && difference < 1e-4, "\(nodes)-node plan: \(difference)")
+            let tolerance = Self.tolerance(model, whole)
+            #expect(activation.count == whole.count && difference <= tolerance, "\(nodes)-node plan: \(difference)")
         }
+    }
+
+    @Test func theBundledModelsFanInIsWhatTheTestsOfTheBinaryAssume() throws {
+        #expect(try Self.model().metadata.accumulatedFanIn(units: 0..<18) == Tolerance.bundledModelFanIn)
     }
 
     @Test func batchOfImagesEqualsImagesOneByOne() throws {
@@ -50,18 +61,10 @@ import Testing
         for image in 0..<3 {
             let single = try engine.logits(
                 Array(all[(image * perImage)..<((image + 1) * perImage)]), batch: 1, level: 2)
-            let difference = zip(single, batch[(image * 1000)..<((image + 1) * 1000)]).map { abs($0 - $1) }.max() ?? 0
-            #expect(difference < 1e-4)
+            let reference = Array(batch[(image * 1000)..<((image + 1) * 1000)])
+            let difference = zip(single, reference).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference <= Self.tolerance(engine.model, reference))
         }
-    }
-
-    @Test func twoThreadsGiveTheSameLogits() throws {
-        let model = try Self.model()
-        let input = Self.input(batch: 2, seed: 3)
-        let one = try Engine(model: model, threads: 1).logits(input, batch: 2, level: 1)
-        let two = try Engine(model: model, threads: 2).logits(input, batch: 2, level: 1)
-        #expect(zip(one, two).map { abs($0 - $1) }.max() ?? 1 < 1e-4)
-        BLASTestsSupport.reset()
     }
 
     @Test func prunedLevelsComputeSomethingDifferent() throws {
@@ -112,7 +115,9 @@ import Testing
         let plant = Labeler(metadata: metadata).label(logits[...])
         #expect(plant.isBlank && plant.animalProbability < 0.1)
         let total = Labeler.softmax(logits[...]).reduce(0, +)
-        #expect(abs(total - 1) < 1e-5)
+        // 1000 float32 terms summed in order err by at most 999 * 2^-24 = 6e-5 of their sum (Higham's gamma_n),
+        // and each exp and division by a few ulp (1e-7) more.
+        #expect(abs(total - 1) < 1e-4)
     }
 }
 

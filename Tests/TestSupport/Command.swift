@@ -16,6 +16,8 @@ public func runCommand(_ program: String, _ arguments: [String], check: Bool = t
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [program] + arguments
+    // A TRAPLINE_* override in the caller's environment would change the config under test.
+    process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAPLINE_") }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

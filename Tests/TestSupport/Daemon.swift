@@ -28,7 +28,8 @@ public final class Daemon: @unchecked Sendable {
             (asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] : []) + [
                 "run", "--config", config,
             ] + arguments
-        var environment = ProcessInfo.processInfo.environment
+        // Only what the test sets: a TRAPLINE_* override in the caller's environment would change the config.
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAPLINE_") }
         environment["NOTIFY_SOCKET"] = listener.path
         environment["OPENBLAS_NUM_THREADS"] = "1"
         environment.merge(extra) { $1 }

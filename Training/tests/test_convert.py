@@ -3,6 +3,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trapline_training import tolerance
 from trapline_training.architecture import Architecture
 from trapline_training.importance import channel_importance
 from trapline_training.model import Head, MBConv, TraplineNet
@@ -17,6 +18,8 @@ def random_input(seed: int) -> torch.Tensor:
 def test_mapping_reproduces_the_upstream_model_exactly(arch: Architecture, reference: nn.Module) -> None:
     x = random_input(10)
     ours = trapline_from_pretrained(arch)(x, arch.full_levels(0))
+    # Exact on any machine: the same PyTorch operations on the same tensors in the same order, in one process,
+    # so the same kernels run on both sides.
     torch.testing.assert_close(ours, reference(x), atol=0, rtol=0)
 
 
@@ -24,7 +27,11 @@ def test_mapping_reproduces_the_upstream_model_exactly(arch: Architecture, refer
 def test_sorting_channels_leaves_the_function_unchanged(sorted_net: TraplineNet, reference: nn.Module) -> None:
     x = random_input(11)
     ours = sorted_net(x, sorted_net.arch.full_levels(0))
-    assert float((ours - reference(x)).abs().max()) < 1e-4
+    expected = reference(x)
+    # Permuted channels sum in another order: float32 rounding only, bounded from the arithmetic (tolerance.py).
+    arch = sorted_net.arch
+    allowed = tolerance.float32_tolerance(tolerance.path_fan_in(arch, arch.unit_count), float(expected.abs().max()))
+    assert float((ours - expected).abs().max()) <= allowed
 
 
 def test_channels_are_sorted_most_important_first(sorted_net: TraplineNet) -> None:

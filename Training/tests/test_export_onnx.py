@@ -8,6 +8,7 @@ import onnxruntime
 import torch
 
 from tests.conftest import random_net
+from trapline_training import tolerance
 from trapline_training.architecture import Architecture
 from trapline_training.export_onnx import export
 
@@ -25,4 +26,6 @@ def test_onnx_export_matches_pytorch_at_any_batch_size(arch: Architecture, tmp_p
     (theirs,) = session.run(["logits"], {"input": x.numpy()})
     with torch.inference_mode():
         ours = model(x, arch.full_levels(0)).numpy()
-    assert np.abs(ours - theirs).max() < 1e-4
+    # onnxruntime's kernels round differently from PyTorch's: the float32 tolerance derived in tolerance.py.
+    allowed = tolerance.float32_tolerance(tolerance.path_fan_in(arch, arch.unit_count), float(np.abs(ours).max()))
+    assert np.abs(ours - theirs).max() <= allowed

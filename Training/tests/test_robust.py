@@ -53,7 +53,9 @@ def test_a_few_sandwich_steps_lower_the_pruned_loss_and_export_round_trips(
     batches = itertools.repeat((x, torch.zeros(len(x), dtype=torch.long)))
     history = robust.train(student, batches, recipe, PLAN, teacher, calibration=[x], log=None)
     assert history.steps == 5 and all(len(losses) == 3 for losses in history.losses)
-    assert history.losses[0][0] < 1e-6  # the full width starts as the teacher
+    # The full width starts as the teacher: KL(p || p) = 0 but for float32 rounding of the log-softmax terms, a few
+    # units of 2^-24 each, weighted by p (which sums to 1): far below 1e-6.
+    assert history.losses[0][0] < 1e-6
     narrowest = [losses[1] for losses in history.losses]
     assert narrowest[-1] < 0.7 * narrowest[0], narrowest
     with torch.inference_mode():

@@ -2,6 +2,8 @@ r"""Reference outputs for the Swift engine's tests, computed by PyTorch in fp32 
 
     python -m trapline_training.golden --model Models/efficientnet-lite0.safetensors \
         --out Tests/InferenceTests/Fixtures/golden.safetensors
+    python -m trapline_training.golden --model Models/efficientnet-lite0.safetensors \
+        --check Tests/InferenceTests/Fixtures/golden.safetensors    # how far this machine is from them
 
 Tensors: `input.{k}` U8 [224, 224, 3]; `logits.{k}.level{l}` F32 [1000] (every unit at level l);
 `activation.level{l}.unit{b}` F32 NHWC for image 0 at the 4-node plan's internal boundaries (the activation
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from itertools import pairwise
 from pathlib import Path
@@ -20,9 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import __version__ as pillow_version
+from safetensors import safe_open
 from safetensors.torch import save_file
 
-from . import modelfile
+from . import modelfile, tolerance
+from .architecture import Architecture
 from .images import INPUT_MEAN, INPUT_SCALE, PHOTOS, load_photo, normalise
 from .model import TraplineNet, to_nhwc
 from .slicing import levels_for_slices
@@ -105,6 +110,12 @@ def _compute(model_path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     model, meta = modelfile.read(model_path)
     boundaries = meta["slicePlans"][PLAN_NODES]
     mixed = levels_for_slices(boundaries, MIXED_SLICE_LEVELS)
+    return tensors_for(model, boundaries), golden_metadata(model_path, boundaries, mixed)
+
+
+def tensors_for(model: TraplineNet, boundaries: list[int]) -> dict[str, torch.Tensor]:
+    """Every golden tensor for `model` (already loaded), with the plan's internal `boundaries`."""
+    mixed = levels_for_slices(boundaries, MIXED_SLICE_LEVELS)
     images = [load_photo(p.path) for p in PHOTOS]
     tensors: dict[str, torch.Tensor] = {}
     with torch.inference_mode():
@@ -113,8 +124,27 @@ def _compute(model_path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
             tensors.update(logits_at_every_level(model, image, k))
         tensors.update(boundary_activations(model, images[0], boundaries))
         tensors["logits.0.mixed"] = model(normalise(images[0]), mixed)[0]
-    tensors = {name: t.contiguous() for name, t in tensors.items()}
-    return tensors, golden_metadata(model_path, boundaries, mixed)
+    return {name: t.contiguous() for name, t in tensors.items()}
+
+
+def differences_against(
+    fresh: dict[str, torch.Tensor], committed: dict[str, torch.Tensor], arch: Architecture
+) -> dict[str, tuple[float, float]]:
+    """For every float tensor: the largest absolute difference and the tolerance it is held to.
+
+    Inputs (uint8, from Pillow's integer resize) must be equal; the tolerance of an activation entering unit b,
+    or of the logits, comes from the arithmetic (`tolerance.float32_tolerance`) with the committed tensor's
+    largest magnitude as its scale.
+    """
+    result = {}
+    for name, tensor in committed.items():
+        if tensor.dtype == torch.uint8:
+            result[name] = (0.0 if torch.equal(fresh[name], tensor) else math.inf, 0.0)
+            continue
+        end = arch.unit_count if name.startswith("logits") else int(name.rsplit("unit", 1)[1])
+        allowed = tolerance.float32_tolerance(tolerance.path_fan_in(arch, end), float(tensor.abs().max()))
+        result[name] = (float((fresh[name] - tensor).abs().max()), allowed)
+    return result
 
 
 def write(model_path: Path, out: Path) -> None:
@@ -128,11 +158,35 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m trapline_training.golden", description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="trapline model file (.safetensors)")
-    parser.add_argument("--out", type=Path, required=True, help="golden file to write (.safetensors)")
+    parser.add_argument("--out", type=Path, help="golden file to write (.safetensors)")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        help="instead of writing, regenerate and compare with this golden file (each tensor's "
+        "largest difference against its tolerance); exit 1 when one is over",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check(args.model, args.check)
+    if not args.out:
+        parser.error("give --out FILE to write, or --check FILE to compare")
     write(args.model, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
     return 0
+
+
+def check(model_path: Path, golden_path: Path) -> int:
+    """Prints each tensor's largest difference from `golden_path` and its tolerance; 1 when one is over."""
+    fresh, _ = compute(model_path)
+    with safe_open(str(golden_path), framework="pt") as f:
+        committed = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+    model, _ = modelfile.read(model_path)
+    differences = differences_against(fresh, committed, model.arch)
+    for name, (difference, allowed) in sorted(differences.items()):
+        print(f"{name:28} {difference:.3g} of {allowed:.3g}")
+    worst = max(differences.items(), key=lambda item: item[1][0] / item[1][1] if item[1][1] else item[1][0])
+    print(f"largest: {worst[0]} {worst[1][0]:.3g} ({worst[1][0] / max(worst[1][1], 1e-30):.3f} of its tolerance)")
+    return 1 if any(d > t for d, t in differences.values()) else 0
 
 
 if __name__ == "__main__":

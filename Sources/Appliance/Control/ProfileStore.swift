@@ -27,6 +27,8 @@ public enum ProfileStore {
         let data = try encoder.encode(document)
         let temporary = path + ".tmp"
         do {
+            let parent = URL(filePath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             try data.write(to: URL(filePath: temporary))
             try FileManager.default.removeItemIfPresent(atPath: path)
             try FileManager.default.moveItem(atPath: temporary, toPath: path)

@@ -130,6 +130,8 @@ extension Catalog {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             try encoder.encode(export).write(to: URL(fileURLWithPath: path))
         } catch {
             throw CatalogError(.export, "cannot write \(path)", cause: error)

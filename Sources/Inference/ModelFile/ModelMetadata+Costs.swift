@@ -48,3 +48,27 @@ extension ModelMetadata {
         }
     }
 }
+
+extension ModelMetadata {
+    /// The products summed, one accumulation per layer, to make one element of the tensor leaving `units`, at
+    /// full width (which bounds every pruned level): the length of float32 arithmetic that rounding error
+    /// accumulates over, used to derive how far two correct float32 implementations may differ (docs/testing.md).
+    /// - Parameter units: A range of unit indices, usually starting at 0.
+    /// - Returns: The fan-ins of every convolution, pool and fully connected layer in `units`, summed.
+    public func accumulatedFanIn(units: Range<Int>) -> Int {
+        let shapes = boundaryShapes
+        return units.reduce(0) { total, index in
+            let unit = self.units[index]
+            let k = unit.kernel ?? 3
+            switch unit.kind {
+            case .stem:
+                return total + unit.inChannels * k * k
+            case .mbconv:
+                return total + (unit.expand == true ? unit.inChannels : 0) + k * k + (unit.expandedChannels ?? 0)
+            case .head:
+                let pooled = shapes[index].height * shapes[index].width
+                return total + unit.inChannels + pooled + (unit.features ?? 0)
+            }
+        }
+    }
+}

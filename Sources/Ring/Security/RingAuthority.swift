@@ -138,7 +138,17 @@ public enum RingAuthority {
         return nil
     }
 
+    /// Creates the credentials folder 0700, and any missing folders above it with the usual mode (0777 less the
+    /// umask), so that `ring init` works in a fresh checkout where `local-ring/` does not exist yet.
     private static func makeFolder(_ folder: String) throws {
+        let parent = folder.lastIndex(of: "/").map { String(folder[..<$0]) } ?? ""
+        if !parent.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            } catch {
+                throw RingError(.credentials, "cannot create the folder \(parent) for the credentials: \(error)")
+            }
+        }
         if mkdir(folder, 0o700) != 0, errno != EEXIST {
             throw RingError(.credentials, "cannot create \(folder): \(String(cString: strerror(errno)))")
         }
