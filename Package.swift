@@ -188,6 +188,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: strict),
-        .testTarget(name: "TraplineTests", dependencies: ["trapline", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "TraplineTests", dependencies: ["trapline", "Inference", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -22,6 +22,10 @@ struct ModelInfo: ParsableCommand {
     func run() throws {
         let model = try CLISupport.loadModel(file)
         print(ModelInfoText.describe(model.metadata))
+        if let kernel = Trapline.blasKernel {
+            print("")
+            print("runs on        OpenBLAS kernel \(kernel)")
+        }
     }
 }
 

@@ -50,6 +50,7 @@ struct Profile: AsyncParsableCommand {
             throw CLIError("bad configuration: \(error.description)")
         }
         print("profiling \(ring.plan.count - 1) slices of plan \(ring.plan) on \(ring.node), batch sizes \(sizes)")
+        if let kernel = Trapline.blasKernel { print("OpenBLAS kernel \(kernel)") }
         let levels = model.metadata.pruneLevels
         print("slice  units    batch  " + levels.map { "level \($0)".padding(12) }.joined())
         let profiles = try Profiler.measure(

@@ -103,6 +103,14 @@ struct Run: AsyncParsableCommand {
         extra["ring.node"] = node
         let config = try await options.load(extra: extra)
         let logger = ApplianceOptions.logger(config)
+        if let kernel = Trapline.blasKernel {
+            logger.info(
+                "blas kernel",
+                metadata: [
+                    "blas.kernel": "\(kernel.kernel)", "blas.source": "\(kernel.source.rawValue)",
+                    "blas.detail": "\(kernel.detail)",
+                ])
+        }
         let services = try ApplianceOptions.services(config, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

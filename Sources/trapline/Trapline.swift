@@ -1,7 +1,25 @@
 import ArgumentParser
+import Inference
 
 @main
 struct Trapline: AsyncParsableCommand {
+    /// The OpenBLAS kernel in use: chosen before anything else runs (it may re-execute the program).
+    nonisolated(unsafe) static var blasKernel: BLASKernel.Selection?
+
+    static func main() async {
+        blasKernel = BLASKernel.selectBeforeStart()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "trapline",
         abstract: "A camera-trap labelling appliance: watch a folder of JPEGs, classify them, catalog the labels.",
@@ -18,5 +36,11 @@ struct Trapline: AsyncParsableCommand {
 }
 
 enum TraplineVersion {
-    static let string = "0.1.0"
+    static let number = "0.1.0"
+
+    /// The version with the OpenBLAS build and kernel: a kernel is part of what a given run computes with.
+    static var string: String {
+        let kernel = Trapline.blasKernel.map { "\n\($0)" } ?? ""
+        return "\(number)\nOpenBLAS: \(BLASKernel.configuration)\(kernel)"
+    }
 }

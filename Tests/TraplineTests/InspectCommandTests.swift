@@ -18,7 +18,10 @@ import Testing
 
     @Test func versionAndHelp() throws {
         let version = try runCommand(Self.binary(), ["--version"])
-        #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+        let lines = version.output.split(separator: "\n")
+        #expect(lines.first == "0.1.0")
+        // Then the kernel line, checked in BLASKernelCommandTests.
+        #expect(lines.count == 3 && lines[1].hasPrefix("OpenBLAS: OpenBLAS 0.3"))
         let help = try runCommand(Self.binary(), ["--help"])
         #expect(help.output.contains("inspect"))
         let usage = try runCommand(Self.binary(), ["inspect"], check: false)

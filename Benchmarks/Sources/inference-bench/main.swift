@@ -90,6 +90,9 @@ func timeLayers(_ engine: Engine, rounds: Int, threads: Int) throws {
     }
 }
 
+// The kernel trapline itself would run (it may re-execute this program), named on stderr for the record.
+let kernel = BLASKernel.selectBeforeStart()
+fputs("OpenBLAS kernel \(kernel)\n", stderr)
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let rounds = Int(arguments[2]), let threads = Int(arguments[3]) else {
     print("usage: inference-bench MODEL ROUNDS THREADS (BATCH... | --switch | --layers)")

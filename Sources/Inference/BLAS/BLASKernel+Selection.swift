@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension BLASKernel {
+    /// The kernel in use and how it came to be chosen, for the start-up log, `--version` and `trapline profile`.
+    public struct Selection: Sendable, Equatable, CustomStringConvertible {
+        public enum Source: String, Sendable {
+            case openBLAS = "detected by OpenBLAS"
+            case environment = "set by OPENBLAS_CORETYPE"
+            case trapline = "chosen by trapline"
+        }
+
+        public var kernel: String
+        public var source: Source
+        /// What the choice rests on: the CPU's features, or what OpenBLAS had detected before trapline stepped in.
+        public var detail: String
+
+        public var description: String { "\(kernel) (\(source.rawValue); \(detail))" }
+    }
+
+    /// Set on the re-executed process: why it was re-executed (and so that it decides only once).
+    static let reasonVariable = "TRAPLINE_BLAS_REEXECUTED"
+    static let coreVariable = "OPENBLAS_CORETYPE"
+
+    /// Makes sure OpenBLAS runs the best kernel this CPU can run: call it first thing in `main`, before any thread
+    /// starts. When OpenBLAS fell back to a lower class of kernel, or `OPENBLAS_CORETYPE` names one the CPU cannot
+    /// run (it would die of SIGILL at the first multiply), the process re-executes itself with `OPENBLAS_CORETYPE`
+    /// set; this call then does not return. A kernel someone set and the CPU can run is kept.
+    /// - Returns: The kernel in use and why.
+    public static func selectBeforeStart() -> Selection {
+        let cpu = CPU.detected
+        let current = self.current
+        if let reason = environment(reasonVariable) {
+            return Selection(kernel: current, source: .trapline, detail: reason)
+        }
+        if let forced = environment(coreVariable) {
+            if canRun(forced, on: cpu) {
+                return Selection(kernel: current, source: .environment, detail: cpu.summary)
+            }
+            let best = better(than: "generic", on: cpu)
+            let reason = "\(coreVariable)=\(forced) needs more than this CPU has (\(cpu.summary))"
+            return reexecute(with: best, reason: reason)
+                ?? Selection(kernel: current, source: .environment, detail: "this CPU cannot run it; \(cpu.summary)")
+        }
+        guard let best = better(than: current, on: cpu) else {
+            return Selection(kernel: current, source: .openBLAS, detail: cpu.summary)
+        }
+        return reexecute(with: best, reason: "OpenBLAS had chosen \(current) on \(cpu.summary)")
+            ?? Selection(
+                kernel: current, source: .openBLAS, detail: "could not re-execute with \(best); \(cpu.summary)")
+    }
+
+    /// Re-executes this program with `OPENBLAS_CORETYPE=kernel` (unset when nil); returns nil when that failed.
+    private static func reexecute(with kernel: String?, reason: String) -> Selection? {
+        if let kernel { setenv(coreVariable, kernel, 1) } else { unsetenv(coreVariable) }
+        setenv(reasonVariable, reason, 1)
+        // /proc/self/exe rather than argv[0]: the program may have been started through PATH or a relative path.
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        if length > 0 {
+            var arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+            execv(path, &arguments)
+            for argument in arguments { free(argument) }
+        }
+        unsetenv(reasonVariable)
+        unsetenv(coreVariable)
+        return nil
+    }
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+}
