@@ -1,5 +1,6 @@
 import Appliance
 import ArgumentParser
+import Catalog
 import FoundationEssentials
 import Inference
 
@@ -10,6 +11,20 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum CLISupport {
+    /// Opens a catalog that must already exist (for commands that only read it): a missing file is an error
+    /// saying what makes one, rather than a new empty catalog left behind.
+    static func existingCatalog(_ path: String) throws -> Catalog {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError(
+                "no catalog at \(path): `trapline run` or `trapline ingest` creates it (catalog.path, --catalog)")
+        }
+        do {
+            return try Catalog(path: path)
+        } catch let error as CatalogError {
+            throw CLIError(error.description)
+        }
+    }
+
     static var environment: [String: String] {
         var values: [String: String] = [:]
         var pointer = environ

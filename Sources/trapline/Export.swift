@@ -29,7 +29,7 @@ struct MegaDetectorCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try await options.load(extra: [:])
         do {
-            let catalog = try Catalog(path: config.catalogPath)
+            let catalog = try CLISupport.existingCatalog(config.catalogPath)
             let count = try catalog.exportMegaDetector(to: file, root: config.watchFolder)
             print("wrote \(file): \(count) images")
         } catch let error as CatalogError {
@@ -75,7 +75,7 @@ struct CamtrapDPCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try await options.load(extra: [:])
         do {
-            let catalog = try Catalog(path: config.catalogPath)
+            let catalog = try CLISupport.existingCatalog(config.catalogPath)
             let counts = try catalog.exportCamtrapDP(
                 to: folder,
                 options: CamtrapDPOptions(

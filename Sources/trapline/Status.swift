@@ -11,12 +11,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let config = try await options.load(extra: [:])
-        let catalog: Catalog
-        do {
-            catalog = try Catalog(path: config.catalogPath)
-        } catch let error as CatalogError {
-            throw CLIError(error.description)
-        }
+        let catalog = try CLISupport.existingCatalog(config.catalogPath)
         let s = try catalog.summary()
         print("catalog     \(config.catalogPath)")
         print(

@@ -97,10 +97,13 @@ import Testing
             let control = Trapline_Ring_V1_Control.Client(wrapping: client)
             let ring = Trapline_Ring_V1_Ring.Client(wrapping: client)
             var options = CallOptions.defaults
-            options.timeout = .seconds(10)
+            // Generous, like the other refusal tests: blocking end-to-end tests can hold the two cooperative
+            // threads this in-process server needs for a minute or more on a 2-core machine.
+            options.timeout = .seconds(60)
             options.maxRequestMessageBytes = node.maxMessageBytes * 2
             var up = false
-            for _ in 0..<50 where !up {
+            let upBy = ContinuousClock.now + .seconds(240)
+            while !up && ContinuousClock.now < upBy {
                 up = (try? await control.stats(Trapline_Ring_V1_StatsRequest(), options: options)) != nil
                 if !up { try await Task.sleep(for: .milliseconds(100)) }
             }
@@ -156,7 +159,8 @@ import Testing
             // Still serving: a valid batch is accepted and computed.
             #expect(await send(valid) == nil)
             var computed = false
-            for _ in 0..<100 where !computed {
+            let computedBy = ContinuousClock.now + .seconds(240)
+            while !computed && ContinuousClock.now < computedBy {
                 computed = (try? await control.stats(Trapline_Ring_V1_StatsRequest(), options: options))?.batches == 1
                 if !computed { try await Task.sleep(for: .milliseconds(100)) }
             }

@@ -6,9 +6,12 @@ import Testing
 /// trapline ends up on the best OpenBLAS kernel the CPU can run, whatever OpenBLAS detected (docs/blas.md).
 @Suite struct BLASKernelCommandTests {
     /// The kernel line of `trapline --version`: "Haswell (chosen by trapline; OpenBLAS had chosen Prescott on ...)".
+    /// Only `environment` sets a kernel: one set for the whole test run (to run the suites under another kernel)
+    /// would be a kernel someone chose.
     static func kernelLine(_ prefix: [String] = [], environment: [String: String] = [:]) throws -> String {
         let arguments = prefix + [try InspectCommandTests.binary(), "--version"]
-        let result = try runCommand("env", environment.map { "\($0)=\($1)" } + arguments)
+        let unset = ["-u", "OPENBLAS_CORETYPE", "-u", "TRAPLINE_BLAS_REEXECUTED"]
+        let result = try runCommand("env", unset + environment.map { "\($0)=\($1)" } + arguments)
         return String(result.output.split(separator: "\n").last ?? "")
     }
 

@@ -4,6 +4,21 @@ import Testing
 
 /// `trapline ingest` (a resumable backfill) and `trapline status`.
 @Suite struct IngestAndStatusCommandTests {
+    @Test func readingCommandsNameAMissingCatalogAndCreateNothing() throws {
+        try withTemporaryDirectory { dir in
+            let catalog = dir.file("state/catalog.db")
+            for arguments in [
+                ["status", "--catalog", catalog],
+                ["export", "megadetector", dir.file("md.json"), "--catalog", catalog],
+            ] {
+                let result = try runCommand(InspectCommandTests.binary(), arguments, check: false)
+                #expect(result.status == 1)
+                #expect(result.errorOutput.contains("no catalog at \(catalog): `trapline run` or `trapline ingest`"))
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir.file("state")))
+        }
+    }
+
     @Test func backfillLabelsEverythingOnceAndStatusSummarises() throws {
         try withTemporaryDirectory { dir in
             let folder = dir.file("old-card")
@@ -29,7 +44,7 @@ import Testing
             #expect(status.output.contains("1 failed"))
             #expect(status.output.contains("broken.jpg"))
 
-            let exported = dir.file("md.json")
+            let exported = dir.file("exports/megadetector/md.json")  // folders that do not exist yet
             let export = try runCommand(
                 InspectCommandTests.binary(), ["export", "megadetector", exported, "--catalog", catalog])
             #expect(export.output.contains("31 images"))
