@@ -15,9 +15,9 @@ for ((pass = 1; pass <= passes; pass++)); do
   for kernel in auto Prescott Haswell; do
     env=(OPENBLAS_NUM_THREADS=1)
     [[ $kernel != auto ]] && env+=(OPENBLAS_CORETYPE=$kernel)
-    chosen=$(env "${env[@]}" taskset -c 0 .build/release/inference-bench "$model" "$rounds" 1 1 8 2>&1 >"$out.rows" |
-      sed -n 's/^OpenBLAS kernel //p')
-    sed "s/^{/{\"kernel\": \"$kernel\", \"chosen\": \"${chosen%% *}\", /" "$out.rows" >>"$out"
+    env "${env[@]}" taskset -c 0 .build/release/inference-bench "$model" "$rounds" 1 1 8 >"$out.rows"
+    chosen=$(sed -n 's/^OpenBLAS kernel //p' "$out.rows")
+    grep '^{' "$out.rows" | sed "s/^{/{\"kernel\": \"$kernel\", \"chosen\": \"${chosen%% *}\", /" >>"$out"
   done
 done
 python3 - "$out" <<'PY'

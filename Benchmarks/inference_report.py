@@ -14,14 +14,23 @@ def main() -> None:
             runs[(row["runtime"], row["threads"], row["batch"], row["level"])].append(row["ms"])
     med = {key: statistics.median(values) for key, values in runs.items()}
 
-    print("| threads | batch | onnxruntime img/s | trapline img/s (level 0) | trapline / onnxruntime |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| threads | batch | onnxruntime img/s | trapline img/s (level 0) | trapline / onnxruntime "
+        "| GEMM floor img/s | trapline / GEMM floor |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    batches = sorted({key[2] for key in med})
     for threads in (1, 2):
-        for batch in (1, 8):
+        for batch in batches:
             ort = med.get(("onnxruntime", threads, batch, 0.0))
             ours = med.get(("trapline", threads, batch, 0.0))
+            floor = med.get(("gemm-floor", threads, batch, 0.0))
             if ort and ours:
-                print(f"| {threads} | {batch} | {1000 * batch / ort:.1f} | {1000 * batch / ours:.1f} | {ort / ours:.2f}x |")
+                floor_cells = f"{1000 * batch / floor:.1f} | {floor / ours:.2f}" if floor else "- | -"
+                print(
+                    f"| {threads} | {batch} | {1000 * batch / ort:.1f} | {1000 * batch / ours:.1f} | {ort / ours:.2f}x "
+                    f"| {floor_cells} |"
+                )
 
     levels = sorted({key[3] for key in med if key[0] == "trapline"})
     print()
@@ -38,9 +47,11 @@ def main() -> None:
     for row in rows:
         if row.get("switch"):
             print()
-            print(f"Level switch (batch 8, 1 thread, level 0.5): {row['sameLevelMs']:.2f} ms after a call at the same "
-                  f"level, {row['afterSwitchMs']:.2f} ms right after a call at level 0.25 "
-                  f"({100 * (row['afterSwitchMs'] / row['sameLevelMs'] - 1):+.1f}%).")
+            print(
+                f"Level switch (batch 8, 1 thread, level 0.5): {row['sameLevelMs']:.2f} ms after a call at the same "
+                f"level, {row['afterSwitchMs']:.2f} ms right after a call at level 0.25 "
+                f"({100 * (row['afterSwitchMs'] / row['sameLevelMs'] - 1):+.1f}%)."
+            )
 
     layers = [row for row in rows if "unit" in row]
     if layers:

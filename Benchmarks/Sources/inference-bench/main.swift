@@ -2,6 +2,7 @@
 //   inference-bench MODEL ROUNDS THREADS BATCH...      one JSON line per (batch, level): median ms per batch
 //   inference-bench MODEL ROUNDS THREADS --switch      the cost of switching level between calls
 //   inference-bench MODEL ROUNDS THREADS --layers      per-unit times at batch 8, level 0 (where the time goes)
+//   inference-bench MODEL ROUNDS THREADS --gemm-floor BATCH...   the network's GEMMs alone, per batch
 import Inference
 
 #if canImport(Glibc)
@@ -90,18 +91,62 @@ func timeLayers(_ engine: Engine, rounds: Int, threads: Int) throws {
     }
 }
 
-// The kernel trapline itself would run (it may re-execute this program), named on stderr for the record.
-let kernel = BLASKernel.selectBeforeStart()
-fputs("OpenBLAS kernel \(kernel)\n", stderr)
+/// The GEMMs of the network alone (every 1x1 convolution, the stem's im2col product and the classifier, with the
+/// engine's shapes at level 0 and the same call), timed per batch: the floor under the engine's time if
+/// everything else (depthwise convolutions, im2col, epilogues, pooling) were free.
+func timeGEMMFloor(_ engine: Engine, rounds: Int, threads: Int, batches: [Int]) {
+    let m = engine.model.metadata
+    let shapes = (0...m.units.count).map { engine.shape(atBoundary: $0) }
+    for batch in batches {
+        var products: [(m: Int, n: Int, k: Int)] = []
+        for (index, unit) in m.units.enumerated() {
+            let (input, output, kept) = (shapes[index], shapes[index + 1], m.keptChannels[index][0])
+            let inPixels = batch * input.height * input.width
+            let outPixels = batch * output.height * output.width
+            switch unit.kind {
+            case .stem:
+                products.append((outPixels, kept, unit.inChannels * (unit.kernel ?? 3) * (unit.kernel ?? 3)))
+            case .mbconv:
+                if unit.expand == true { products.append((inPixels, kept, unit.inChannels)) }
+                products.append((outPixels, unit.outChannels ?? 0, kept))
+            case .head:
+                products += [(inPixels, kept, unit.inChannels), (batch, unit.classes ?? 0, kept)]
+            }
+        }
+        let largest = products.map { max($0.m * $0.k, $0.n * $0.k, $0.m * $0.n) }.max() ?? 0
+        let a = [Float](repeating: 0.5, count: largest)
+        let b = [Float](repeating: 0.25, count: largest)
+        var c = [Float](repeating: 0, count: largest)
+        let samples = (0...rounds).map { _ in
+            milliseconds {
+                c.withUnsafeMutableBufferPointer { out in
+                    for p in products {
+                        BLAS.multiplyTransposed(a, b, into: out.baseAddress!, m: p.m, n: p.n, k: p.k)
+                    }
+                }
+            }
+        }.dropFirst()
+        print(
+            #"{"runtime": "gemm-floor", "threads": \#(threads), "batch": \#(batch), "level": 0.0, "ms": \#(median(Array(samples)))}"#
+        )
+    }
+}
+
+// The kernel trapline itself would run (it may re-execute this program), named for the record (the reports read
+// only the JSON lines).
+print("OpenBLAS kernel \(BLASKernel.selectBeforeStart())")
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let rounds = Int(arguments[2]), let threads = Int(arguments[3]) else {
-    print("usage: inference-bench MODEL ROUNDS THREADS (BATCH... | --switch | --layers)")
+    print("usage: inference-bench MODEL ROUNDS THREADS (BATCH... | --switch | --layers | --gemm-floor BATCH...)")
     exit(64)
 }
 let engine = Engine(model: try Model.load(path: arguments[1]), threads: threads)
 switch arguments[4] {
 case "--switch": try timeSwitching(engine, rounds: rounds, threads: threads)
 case "--layers": try timeLayers(engine, rounds: rounds, threads: threads)
+case "--gemm-floor":
+    timeGEMMFloor(
+        engine, rounds: rounds, threads: threads, batches: arguments.dropFirst(5).compactMap { Int($0) })
 default:
     try timeLevels(engine, rounds: rounds, threads: threads, batches: arguments.dropFirst(4).compactMap { Int($0) })
 }

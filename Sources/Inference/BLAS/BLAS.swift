@@ -12,6 +12,24 @@ public enum BLAS {
     /// The number of threads OpenBLAS uses now.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
+    /// C = A x B^T into a caller's buffer, the product shape of a 1x1 convolution (rows of A are pixels, rows of B
+    /// output channels), for benchmarks that time the engine's GEMMs alone.
+    /// - Parameters:
+    ///   - a: m x k values.
+    ///   - b: n x k values (used transposed).
+    ///   - c: Room for m x n values.
+    ///   - m: Rows of A and C.
+    ///   - n: Rows of B, columns of C.
+    ///   - k: Columns of A and B.
+    public static func multiplyTransposed(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, m: Int, n: Int,
+        k: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 1, c,
+            Int32(n))
+    }
+
     /// C = A x B for row-major single-precision matrices: A is m x k, B is k x n.
     /// - Parameters:
     ///   - a: m x k values.

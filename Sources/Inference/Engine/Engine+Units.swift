@@ -35,7 +35,8 @@ extension Engine {
             stride: stride, into: columns
         )
         Pointwise.run(
-            columns, rows: images * output.height * output.width, weights, into: destination, epilogue: .relu6)
+            columns, rows: images * output.height * output.width, weights, into: destination, epilogue: .relu6,
+            threads: threads)
     }
 
     private func runBlock(
@@ -46,7 +47,9 @@ extension Engine {
         var depthwiseInput = source
         if let expand = weights.expand {
             let expanded = workspace.scratchA.baseAddress!
-            Pointwise.run(source, rows: images * input.height * input.width, expand, into: expanded, epilogue: .relu6)
+            Pointwise.run(
+                source, rows: images * input.height * input.width, expand, into: expanded, epilogue: .relu6,
+                threads: threads)
             depthwiseInput = UnsafePointer(expanded)
         }
         let filtered = workspace.scratchB.baseAddress!
@@ -59,7 +62,8 @@ extension Engine {
         depthwise(depthwiseInput, shape, layer, into: filtered)
         let rows = images * output.height * output.width
         Pointwise.run(
-            filtered, rows: rows, weights.project, into: destination, epilogue: residual ? .residual(source) : .linear)
+            filtered, rows: rows, weights.project, into: destination, epilogue: residual ? .residual(source) : .linear,
+            threads: threads)
     }
 
     private func depthwise(
@@ -90,7 +94,7 @@ extension Engine {
     ) {
         let features = workspace.scratchA.baseAddress!
         let pixels = input.height * input.width
-        Pointwise.run(source, rows: images * pixels, weights.conv, into: features, epilogue: .relu6)
+        Pointwise.run(source, rows: images * pixels, weights.conv, into: features, epilogue: .relu6, threads: threads)
         let pooled = workspace.scratchB.baseAddress!
         Pooling.average(features, images: images, pixels: pixels, channels: weights.conv.outChannels, into: pooled)
         Pointwise.run(pooled, rows: images, weights.classifier, into: destination, epilogue: .linear)
