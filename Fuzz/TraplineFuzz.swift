@@ -67,8 +67,9 @@ enum RingInputs {
     /// What a node does with activations: check them against the ring, then decode the payload.
     static func receive(_ message: Trapline_Ring_V1_Activations) {
         guard (try? check.validate(message)) != nil else { return }
-        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
-        var values = [Float](repeating: 0, count: message.data.count / ActivationCodec.width(encoding))
+        // As the node does: as many values as the batch has at the unit the message enters.
+        var values = [Float](repeating: 0, count: Int(message.batch) * check.widths[Int(message.unit)])
+        let encoding = WireEncoding(message.encoding)
         values.withUnsafeMutableBufferPointer { output in
             _ = try? ActivationCodec.decode(message.data, as: encoding, into: output)
         }

@@ -102,6 +102,43 @@ import Testing
         }
     }
 
+    @Test func int8KeepsEachValueWithinHalfItsChannelsStep() throws {
+        // Four channels of very different ranges, signed (a block's linear output), one channel all zero.
+        let channels = 4
+        let values: [Float] = (0..<(channels * 50)).map { index in
+            let c = index % channels
+            let x = Float(index / channels) / 49 * 2 - 1
+            return [x * 6, x * 0.01, 0, x * 300 + 1][c]
+        }
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .int8, channels: channels) }
+        #expect(data.count == 4 + 4 * channels + values.count)
+        var back = [Float](repeating: .nan, count: values.count)
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .int8, into: $0) }
+        for c in 0..<channels {
+            let own = stride(from: c, to: values.count, by: channels)
+            let step = (own.map { abs(values[$0]) }.max() ?? 0) / 127
+            for index in own {
+                // Half a step from rounding to the nearest, plus float32 rounding of the scale and the product.
+                #expect(abs(back[index] - values[index]) <= step / 2 + abs(values[index]) * 4 * .ulpOfOne)
+            }
+        }
+        #expect(stride(from: 2, to: values.count, by: channels).allSatisfy { back[$0] == 0 })  // the zero channel
+    }
+
+    @Test(arguments: [
+        [UInt8](),  // no header
+        [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12),  // zero channels
+        [5, 0, 0, 0] + [UInt8](repeating: 0, count: 20 + 12),  // 5 channels do not divide 12 values
+        [2, 0, 0, 0] + [UInt8](repeating: 0, count: 8 + 11),  // one value short
+        [2, 0, 0, 0] + [UInt8](repeating: 0, count: 8 + 13),  // one byte too many
+    ])
+    func aMalformedInt8PayloadIsRefused(bytes: [UInt8]) {
+        var output = [Float](repeating: 0, count: 12)
+        #expect(throws: RingError.self) {
+            try output.withUnsafeMutableBufferPointer { try ActivationCodec.decode(Data(bytes), as: .int8, into: $0) }
+        }
+    }
+
     @Test func aPayloadOfTheWrongSizeIsRefused() {
         var output = [Float](repeating: 0, count: 10)
         #expect(throws: RingError.self) {

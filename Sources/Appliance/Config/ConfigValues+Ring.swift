@@ -1,4 +1,5 @@
 import Configuration
+import Ring
 
 extension ConfigValues {
     /// The `ring.*` keys.
@@ -8,8 +9,8 @@ extension ConfigValues {
         c.ringPlan = try ints("ring.plan") ?? c.ringPlan
         if c.ringPlan?.isEmpty == true { c.ringPlan = nil }
         c.ringEncoding = try string("ring.encoding") ?? c.ringEncoding
-        guard ["float16", "float32"].contains(c.ringEncoding) else {
-            throw ConfigError(key: "ring.encoding", "must be float16 or float32, not \"\(c.ringEncoding)\"")
+        guard WireEncoding(rawValue: c.ringEncoding) != nil else {
+            throw ConfigError(key: "ring.encoding", "must be float16, float32 or int8, not \"\(c.ringEncoding)\"")
         }
         c.ringTransport = try string("ring.transport") ?? c.ringTransport
         guard ["framed", "grpc"].contains(c.ringTransport) else {

@@ -9,7 +9,7 @@ extension RingNode {
         let hop = message.route[Int(message.hopIndex)]
         let units = Int(hop.firstUnit)..<Int(hop.endUnit)
         let batch = Int(message.batch)
-        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
+        let encoding = WireEncoding(message.encoding)
         var clock = DispatchTime.now().uptimeNanoseconds
         var input = [Float](repeating: 0, count: batch * runner.width(atBoundary: units.lowerBound))
         try input.withUnsafeMutableBufferPointer { try ActivationCodec.decode(message.data, as: encoding, into: $0) }
@@ -45,8 +45,11 @@ extension RingNode {
             var next = message
             next.hopIndex += 1
             next.unit = hop.endUnit
-            next.encoding = config.encoding == .float16 ? .float16 : .float32
-            next.data = output.values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: config.encoding) }
+            next.encoding = config.encoding.wire
+            let channels = runner.channels(atBoundary: hop.endUnit)
+            next.data = output.values.withUnsafeBufferPointer {
+                ActivationCodec.encode($0, as: config.encoding, channels: channels)
+            }
             trace.encodeMs = Self.elapsedMs(since: &clock)
             next.trace = message.trace + [trace]
             let target = message.route[Int(next.hopIndex)].node

@@ -32,6 +32,9 @@ final class SliceRunner: @unchecked Sendable {
     /// Values per image entering `unit`.
     func width(atBoundary unit: Int) -> Int { engine.shape(atBoundary: unit).count }
 
+    /// The channels (innermost dimension) of the activation entering `unit`.
+    func channels(atBoundary unit: UInt32) -> Int { engine.shape(atBoundary: Int(unit)).channels }
+
     /// Computes `units` for a batch.
     /// - Parameters:
     ///   - input: The activations entering `units.lowerBound`, `batch` images.

@@ -34,6 +34,10 @@ public nonisolated enum Trapline_Ring_V1_Encoding: SwiftProtobuf.Enum, Swift.Cas
   public typealias RawValue = Int
   case float32 // = 0
   case float16 // = 1
+
+  /// Per-channel symmetric 8-bit: the channels' float32 scales (max |x| / 127 over the batch), then one signed
+  /// byte per value, value = byte * scale of its channel (NHWC: the channel is the index modulo the width).
+  case int8 // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -44,6 +48,7 @@ public nonisolated enum Trapline_Ring_V1_Encoding: SwiftProtobuf.Enum, Swift.Cas
     switch rawValue {
     case 0: self = .float32
     case 1: self = .float16
+    case 2: self = .int8
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -52,6 +57,7 @@ public nonisolated enum Trapline_Ring_V1_Encoding: SwiftProtobuf.Enum, Swift.Cas
     switch self {
     case .float32: return 0
     case .float16: return 1
+    case .int8: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -60,6 +66,7 @@ public nonisolated enum Trapline_Ring_V1_Encoding: SwiftProtobuf.Enum, Swift.Cas
   public static let allCases: [Trapline_Ring_V1_Encoding] = [
     .float32,
     .float16,
+    .int8,
   ]
 
 }
@@ -309,7 +316,7 @@ public nonisolated struct Trapline_Ring_V1_ProfileEntry: Sendable {
 fileprivate nonisolated let _protobuf_package = "trapline.ring.v1"
 
 nonisolated extension Trapline_Ring_V1_Encoding: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_FLOAT32\0\u{1}ENCODING_FLOAT16\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_FLOAT32\0\u{1}ENCODING_FLOAT16\0\u{1}ENCODING_INT8\0")
 }
 
 nonisolated extension Trapline_Ring_V1_Hop: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

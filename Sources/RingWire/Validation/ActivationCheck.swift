@@ -50,8 +50,8 @@ public struct ActivationCheck: Sendable {
         guard units.lowerBound < widths.count else {
             throw RingError(.malformed, "unit \(units.lowerBound) is outside the model")
         }
-        let encoding: WireEncoding = message.encoding == .float16 ? .float16 : .float32
-        let expected = Int(message.batch) * widths[units.lowerBound] * ActivationCodec.width(encoding)
+        let values = Int(message.batch) * widths[units.lowerBound]
+        let expected = try ActivationCodec.byteCount(of: message.data, values: values, WireEncoding(message.encoding))
         guard message.data.count == expected else {
             throw RingError(.malformed, "payload of \(message.data.count) bytes, expected \(expected)")
         }
