@@ -7,7 +7,13 @@ import pytest
 
 from tests.conftest import MODEL_FILE
 from trapline_training.modelfile import read_metadata
-from trapline_training.slicing import min_max_partition, slice_costs, slice_plans
+from trapline_training.slicing import (
+    min_max_partition,
+    min_max_partition_with_links,
+    slice_costs,
+    slice_plans,
+    stage_times,
+)
 
 
 def brute_force_best(costs: list[float], parts: int) -> float:
@@ -49,3 +55,30 @@ def test_the_model_files_plans_cover_every_unit_and_are_optimal_for_its_costs() 
     for nodes, boundaries in plans.items():
         assert_valid_plan(boundaries, 18, int(nodes))
         assert max(slice_costs(costs, boundaries)) == pytest.approx(brute_force_best(costs, int(nodes)))
+
+
+def brute_force_with_links(costs: list[float], links: list[float], parts: int) -> float:
+    n = len(costs)
+    return min(max(stage_times(costs, links, [0, *cuts, n])) for cuts in combinations(range(1, n), parts - 1))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_link_aware_plans_are_optimal_against_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    units = rng.randint(8, 12)
+    costs = [rng.uniform(0.5, 4.0) for _ in range(units)]
+    links = [0.0] + [rng.choice([0.0, rng.uniform(0.0, 6.0)]) for _ in range(units)]
+    for parts in range(1, 9):
+        boundaries = min_max_partition_with_links(costs, links, parts)
+        assert_valid_plan(boundaries, units, parts)
+        best = brute_force_with_links(costs, links, parts)
+        assert max(stage_times(costs, links, boundaries)) == pytest.approx(best)
+
+
+def test_a_costly_link_moves_the_boundary_and_free_links_give_the_compute_plan() -> None:
+    costs = [1.0, 1.0, 1.0, 1.0]
+    assert min_max_partition_with_links(costs, [0.0] * 5, 2) == min_max_partition(costs, 2) == [0, 2, 4]
+    # Sending the tensor entering unit 2 costs more than a unit's compute (and entering unit 1 more still): cut later.
+    assert min_max_partition_with_links(costs, [0.0, 5.0, 1.5, 0.0, 0.0], 2) == [0, 3, 4]
+    with pytest.raises(ValueError):
+        min_max_partition_with_links(costs, [0.0] * 4, 2)
