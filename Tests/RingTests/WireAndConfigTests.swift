@@ -102,13 +102,14 @@ import Testing
         }
     }
 
-    @Test func int8KeepsEachValueWithinHalfItsChannelsStep() throws {
-        // Four channels of very different ranges, signed (a block's linear output), one channel all zero.
-        let channels = 4
+    /// 4 channels (the scalar loop), 12 (8 at a time, then 4), 24 (the model's first boundary: 8 at a time only).
+    @Test(arguments: [4, 12, 24])
+    func int8KeepsEachValueWithinHalfItsChannelsStep(channels: Int) throws {
+        // Channels of very different ranges, signed (a block's linear output), every fourth one all zero.
         let values: [Float] = (0..<(channels * 50)).map { index in
             let c = index % channels
             let x = Float(index / channels) / 49 * 2 - 1
-            return [x * 6, x * 0.01, 0, x * 300 + 1][c]
+            return [x * 6, x * 0.01, 0, x * 300 + 1][c % 4] * Float(c / 4 + 1)
         }
         let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .int8, channels: channels) }
         #expect(data.count == 4 + 4 * channels + values.count)
@@ -122,7 +123,16 @@ import Testing
                 #expect(abs(back[index] - values[index]) <= step / 2 + abs(values[index]) * 4 * .ulpOfOne)
             }
         }
-        #expect(stride(from: 2, to: values.count, by: channels).allSatisfy { back[$0] == 0 })  // the zero channel
+        #expect(stride(from: 2, to: values.count, by: 4).allSatisfy { back[$0] == 0 })  // the zero channels
+    }
+
+    @Test func int8SendsANonFiniteValueAsZeroWithoutStopping() throws {
+        var values = [Float](repeating: 1, count: 48)
+        (values[3], values[30], values[40]) = (.nan, .infinity, -.infinity)
+        let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .int8, channels: 24) }
+        var back = [Float](repeating: 0, count: 48)
+        try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .int8, into: $0) }
+        #expect(back[3] == 0 && back[0] == 1 && back.allSatisfy(\.isFinite))
     }
 
     @Test(arguments: [
