@@ -57,8 +57,9 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     message.batchID = 42
     message.batch = UInt32(batch)
     message.unit = UInt32(boundary)
-    message.encoding = encoding == .float16 ? .float16 : .float32
-    message.data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: encoding) }
+    message.encoding = encoding.wire
+    let channels = engine.shape(atBoundary: boundary).channels
+    message.data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: encoding, channels: channels) }
     message.sliceBounds = plan.map(UInt32.init)
     message.head = "a"
     var hop = Trapline_Ring_V1_Hop()

@@ -126,7 +126,7 @@ enum Int8Layout {
             var index = 0
             while index < count {
                 let pixel = source + index
-                for c in 0..<channels where pixel[c].magnitude > top[c] { top[c] = pixel[c].magnitude }
+                for c in 0..<channels { top[c] = Swift.max(top[c], pixel[c].magnitude) }
                 index &+= channels
             }
         }
