@@ -11,9 +11,10 @@ find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swi
 (cd Training && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
 (cd Benchmarks && python3 -m ruff check ring faults && python3 -m ruff format --check ring faults >/dev/null)
 # The README's local-ring lines, as written, in a fresh copy of the checkout (fixed ports 7401-7404, 7501-7504).
-Tests/Readme/local-ring.sh .build/debug/trapline >/tmp/trapline-readme-ring.log 2>&1 \
-  || { tail -n 40 /tmp/trapline-readme-ring.log; exit 1; }
-tail -n 1 /tmp/trapline-readme-ring.log
+ring_log=$(mktemp)
+Tests/Readme/local-ring.sh .build/debug/trapline >"$ring_log" 2>&1 || { tail -n 40 "$ring_log"; exit 1; }
+tail -n 1 "$ring_log"
+rm -f "$ring_log"
 # The Python side first: the converter, the golden outputs and the model's reference implementation.
 (cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
 # The committed fuzz corpus replays through each target without a crash.

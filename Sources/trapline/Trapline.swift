@@ -8,16 +8,7 @@ struct Trapline: AsyncParsableCommand {
 
     static func main() async {
         blasKernel = BLASKernel.selectBeforeStart()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 
     static let configuration = CommandConfiguration(

@@ -46,6 +46,20 @@ import Testing
         #expect(BLASKernel.canRun("Prescott", on: Self.x86()))
         #expect(!BLASKernel.canRun("neoversen1", on: Self.arm(v82: false)))
         #expect(!BLASKernel.canRun("neoversen2", on: Self.arm(v82: true)))
+        // Cooperlake's kernels use AVX-512 BF16; the Bulldozer family's, AMD's FMA4.
+        var skylake = Self.x86(avx512: true)
+        #expect(!BLASKernel.canRun("Cooperlake", on: skylake))
+        skylake.avx512bf16 = true
+        #expect(BLASKernel.canRun("Cooperlake", on: skylake))
+        #expect(!BLASKernel.canRun("Bulldozer", on: Self.x86(avx2: true)))
+        #expect(!BLASKernel.canRun("Piledriver", on: Self.x86(avx2: true)))
+        // From scratch (a forced kernel dropped), each architecture starts from its own generic kernel.
+        #expect(
+            BLASKernel.better(than: BLASKernel.generic(on: Self.arm(v82: true)), on: Self.arm(v82: true))
+                == "neoversen1")
+        #expect(
+            BLASKernel.better(than: BLASKernel.generic(on: Self.x86(avx2: true)), on: Self.x86(avx2: true)) == "Haswell"
+        )
     }
 
     @Test func theKernelInUseRunsOnThisCPU() {

@@ -15,7 +15,14 @@ work=$(mktemp -d /tmp/trapline-readme-ring.XXXXXX)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # A node gets 15 s to finish its batch and exit; then it is killed, so a stuck one cannot hang the test run.
+  for _ in $(seq 15); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,8 +43,13 @@ fail() {
   exit 1
 }
 
-images=$(compgen -G '/usr/share/darknet/data/*.jpg' | wc -l)
+images=$(compgen -G '/usr/share/darknet/data/*.jpg' | wc -l || true)
 ((images > 0)) || fail "no darknet photos (scripts/setup.sh --test installs darknet)"
+for port in 7401 7402 7403 7404 7501 7502 7503 7504; do
+  if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+    fail "port $port is taken (another local ring running?): the README's ring uses 7401-7404 and 7501-7504"
+  fi
+done
 started=0
 for line in "${lines[@]}"; do
   command=${line%%#*}

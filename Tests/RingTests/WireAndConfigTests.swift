@@ -132,7 +132,15 @@ import Testing
         let data = values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .int8, channels: 24) }
         var back = [Float](repeating: 0, count: 48)
         try back.withUnsafeMutableBufferPointer { try ActivationCodec.decode(data, as: .int8, into: $0) }
-        #expect(back[3] == 0 && back[0] == 1 && back.allSatisfy(\.isFinite))
+        #expect(back[3] == 0 && back[30] == 0 && back[40] == 0 && back.allSatisfy(\.isFinite))
+        // Channels 6 and 16 keep their range: the infinities did not set their scales.
+        #expect(back[0] == 1 && back[6] == 1 && back[16] == 1)
+        // A payload that declares other channels than the tensor has is refused.
+        #expect(throws: RingError.self) {
+            try back.withUnsafeMutableBufferPointer {
+                try ActivationCodec.decode(data, as: .int8, channels: 12, into: $0)
+            }
+        }
     }
 
     @Test(arguments: [

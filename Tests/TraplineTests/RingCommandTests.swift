@@ -110,9 +110,10 @@ import Testing
         // the network's gain, which rounding arithmetic does not give: measured at most 1.1e-4 on these photos
         // (PyTorch, every kernel), so 5e-3, while a wrong slice or level moves the top probability by 1e-2 or more.
         // int8 rounds each value to half a step of its channel's range / 127: measured on 221 real photos at most
-        // 1.2e-2 on the top probability (Benchmarks/ring/wire_accuracy.py), so 5e-2.
+        // 1.2e-2 on the top probability (Benchmarks/ring/wire_accuracy.py), so 2e-2; a wrong slice or level shows
+        // here in the class index and in the float32 and float16 runs, which hold it much tighter.
         let tolerance = Double(
-            ["float32": Tolerance.bundledModelProbability, "float16": 5e-3, "int8": 5e-2][encoding] ?? 0)
+            ["float32": Tolerance.bundledModelProbability, "float16": 5e-3, "int8": 2e-2][encoding] ?? 0)
         for (n, image) in images.enumerated() {
             let top = try #require(image["top"] as? [[String: Any]])
             let row = try #require(

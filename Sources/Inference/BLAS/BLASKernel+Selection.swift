@@ -32,16 +32,23 @@ extension BLASKernel {
         let cpu = CPU.detected
         let current = self.current
         if let reason = environment(reasonVariable) {
+            // Decided once, before this process was re-executed; children start afresh.
+            unsetenv(reasonVariable)
             return Selection(kernel: current, source: .trapline, detail: reason)
         }
-        if let forced = environment(coreVariable) {
+        // A name OpenBLAS did not take (unknown to it, or Cooperlake, which 0.3.21 cannot be forced to) left its
+        // own detection in force: decided below like any other detection.
+        if let forced = environment(coreVariable), forced.lowercased() == current.lowercased() {
             if canRun(forced, on: cpu) {
                 return Selection(kernel: current, source: .environment, detail: cpu.summary)
             }
-            let best = better(than: "generic", on: cpu)
+            let best = better(than: generic(on: cpu), on: cpu)
             let reason = "\(coreVariable)=\(forced) needs more than this CPU has (\(cpu.summary))"
-            return reexecute(with: best, reason: reason)
-                ?? Selection(kernel: current, source: .environment, detail: "this CPU cannot run it; \(cpu.summary)")
+            if let selection = reexecute(with: best, reason: reason) { return selection }
+            // OpenBLAS is loaded with that kernel: its first multiply would stop the process with SIGILL.
+            let message = "trapline: \(reason), and re-executing without it failed; unset \(coreVariable)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            exit(1)
         }
         guard let best = better(than: current, on: cpu) else {
             return Selection(kernel: current, source: .openBLAS, detail: cpu.summary)

@@ -22,8 +22,11 @@ public enum BLASKernel {
         public var fma = false
         public var avx2 = false
         public var avx512 = false
-        /// arm64: the ARMv8.2-A features that OpenBLAS's `neoversen1` build assumes (LSE atomics, half precision,
-        /// DC CVAP), and SVE.
+        /// x86-64: AVX-512 BF16 (OpenBLAS's Cooperlake kernels) and AMD's FMA4 (its Bulldozer-family kernels).
+        public var avx512bf16 = false
+        public var fma4 = false
+        /// arm64: the ARMv8.1/8.2-A features that `-march=armv8.2-a` (OpenBLAS's `neoversen1` build) lets the
+        /// compiler use (CRC32, LSE atomics, rounding doubling multiplies, DC CVAP), and SVE.
         public var armv82 = false
         public var sve = false
 
@@ -32,7 +35,8 @@ public enum BLASKernel {
         /// The features found, for logs: "x86-64 avx fma avx2 avx512".
         public var summary: String {
             let flags: [(Bool, String)] = [
-                (avx, "avx"), (fma, "fma"), (avx2, "avx2"), (avx512, "avx512"), (armv82, "armv8.2"), (sve, "sve"),
+                (avx, "avx"), (fma, "fma"), (fma4, "fma4"), (avx2, "avx2"), (avx512, "avx512"),
+                (avx512bf16, "avx512bf16"), (armv82, "armv8.2"), (sve, "sve"),
             ]
             return ([architecture.rawValue] + flags.filter(\.0).map(\.1)).joined(separator: " ")
         }
@@ -65,14 +69,20 @@ public enum BLASKernel {
         }
     }
 
+    /// OpenBLAS's generic kernel on `cpu`'s architecture: what `better(than:on:)` improves on from scratch.
+    public static func generic(on cpu: CPU) -> String { cpu.architecture == .arm64 ? "armv8" : "Prescott" }
+
     /// Whether `cpu` has what kernel `name` needs (false only for names known to need more).
     public static func canRun(_ name: String, on cpu: CPU) -> Bool {
         switch cpu.architecture {
         case .x86_64:
-            switch x86Class(name) {
-            case 3: return cpu.avx512
-            case 2: return cpu.avx2 && cpu.fma
-            case 1: return cpu.avx
+            switch (name.lowercased(), x86Class(name)) {
+            case ("cooperlake", _): return cpu.avx512 && cpu.avx512bf16
+            case ("bulldozer", _): return cpu.avx && cpu.fma4
+            case ("piledriver", _), ("steamroller", _), ("excavator", _): return cpu.avx && cpu.fma && cpu.fma4
+            case (_, 3): return cpu.avx512
+            case (_, 2): return cpu.avx2 && cpu.fma
+            case (_, 1): return cpu.avx
             default: return true
             }
         case .arm64:
@@ -125,15 +135,19 @@ extension BLASKernel.CPU {
             cpu.avx2 = cpu.avx && ebx & (1 << 5) != 0
             let avx512Bits: UInt32 = (1 << 16) | (1 << 17) | (1 << 28) | (1 << 30) | (1 << 31)  // F DQ CD BW VL
             cpu.avx512 = cpu.avx2 && ebx & avx512Bits == avx512Bits && xcr0 & 0xE6 == 0xE6
+            var leaf71: [UInt32] = [0, 0, 0, 0]
+            cpu.avx512bf16 = cpu.avx512 && COpenBLAS_cpuid(7, 1, &leaf71) != 0 && leaf71[0] & (1 << 5) != 0
         }
+        var extended: [UInt32] = [0, 0, 0, 0]
+        cpu.fma4 = cpu.avx && COpenBLAS_cpuid(0x8000_0001, 0, &extended) != 0 && extended[2] & (1 << 16) != 0
         return cpu
     }
 
     static func arm64() -> BLASKernel.CPU {
         var cpu = BLASKernel.CPU(architecture: .arm64)
-        // Linux's arm64 hwcap bits (uapi asm/hwcap.h): ATOMICS 8, FPHP 9, ASIMDHP 10, DCPOP 16, SVE 22.
+        // Linux's arm64 hwcap bits (uapi asm/hwcap.h): CRC32 7, ATOMICS 8, ASIMDRDM 12, DCPOP 16, SVE 22.
         let hwcap = UInt64(COpenBLAS_hwcap())
-        let v82: UInt64 = (1 << 8) | (1 << 9) | (1 << 10) | (1 << 16)
+        let v82: UInt64 = (1 << 7) | (1 << 8) | (1 << 12) | (1 << 16)
         cpu.armv82 = hwcap & v82 == v82
         cpu.sve = hwcap & (1 << 22) != 0
         return cpu

@@ -12,7 +12,10 @@ extension RingNode {
         let encoding = WireEncoding(message.encoding)
         var clock = DispatchTime.now().uptimeNanoseconds
         var input = [Float](repeating: 0, count: batch * runner.width(atBoundary: units.lowerBound))
-        try input.withUnsafeMutableBufferPointer { try ActivationCodec.decode(message.data, as: encoding, into: $0) }
+        let channels = runner.channels(atBoundary: hop.firstUnit)
+        try input.withUnsafeMutableBufferPointer {
+            try ActivationCodec.decode(message.data, as: encoding, channels: channels, into: $0)
+        }
         let decodeMs = Self.elapsedMs(since: &clock)
         let started = Self.unixMs()
         let output = try await runner.run(input, batch: batch, units: units, levels: levels)

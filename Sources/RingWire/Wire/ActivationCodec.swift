@@ -47,11 +47,18 @@ public enum ActivationCodec {
     /// - Parameters:
     ///   - data: The bytes from the wire.
     ///   - encoding: Their encoding.
+    ///   - channels: The tensor's channels, when known: an int8 payload must declare them (or 1).
     ///   - output: Where the float32 values go.
-    /// - Throws: `RingError` with `malformed` when the byte count does not match.
-    public static func decode(_ data: Data, as encoding: WireEncoding, into output: UnsafeMutableBufferPointer<Float>)
-        throws
-    {
+    /// - Throws: `RingError` with `malformed` when the byte count or int8's channel count does not match.
+    public static func decode(
+        _ data: Data, as encoding: WireEncoding, channels: Int? = nil, into output: UnsafeMutableBufferPointer<Float>
+    ) throws {
+        if encoding == .int8, let channels {
+            let declared = try Int8Layout.channels(data, values: output.count)
+            guard declared == channels || declared == 1 else {
+                throw RingError(.malformed, "int8 payload declares \(declared) channels; the tensor has \(channels)")
+            }
+        }
         let expected = try byteCount(of: data, values: output.count, encoding)
         guard data.count == expected else {
             throw RingError(.malformed, "activation payload has \(data.count) bytes, expected \(expected)")
@@ -118,7 +125,7 @@ enum Int8Layout {
         return data
     }
 
-    /// Each channel's largest magnitude / 127 (1 for a channel that is all zeros or not finite).
+    /// Each channel's largest finite magnitude / 127 (1 for a channel with none but zeros).
     private static func scales(_ source: UnsafePointer<Float>, count: Int, channels: Int) -> [Float] {
         var largest = [Float](repeating: 0, count: channels)
         largest.withUnsafeMutableBufferPointer { buffer in
@@ -126,14 +133,15 @@ enum Int8Layout {
             var index = 0
             while index < count {
                 let pixel = source + index
-                for c in 0..<channels { top[c] = Swift.max(top[c], pixel[c].magnitude) }
+                // A value that is not finite is sent as 0 and must not set its channel's range.
+                for c in 0..<channels { top[c] = Swift.max(top[c], pixel[c].isFinite ? pixel[c].magnitude : 0) }
                 index &+= channels
             }
         }
         return largest.map { $0 > 0 && $0.isFinite ? $0 / 127 : 1 }
     }
 
-    /// One pixel's channels as signed bytes: round(value / scale) within -127...127; NaN becomes 0. Rounds by
+    /// One pixel's channels as signed bytes: round(value / scale) within -127...127; NaN and infinities become 0. Rounds by
     /// adding 1.5 x 2^23, after which a float's low mantissa bits hold the integer (round to nearest, ties to
     /// even): no conversion call per value, and the loop vectorises.
     @inline(__always)
@@ -143,8 +151,8 @@ enum Int8Layout {
     ) {
         let magic: Float = 12_582_912
         for c in 0..<channels {
-            let q = pixel[c] * inverse[c]
-            let clamped = q == q ? Swift.min(Swift.max(q, -127), 127) : 0
+            let q = pixel[c].isFinite ? pixel[c] * inverse[c] : 0
+            let clamped = Swift.min(Swift.max(q, -127), 127)
             let integer = Int32(bitPattern: (clamped + magic).bitPattern) &- 0x4B40_0000
             out[c] = Int8(truncatingIfNeeded: integer)
         }
