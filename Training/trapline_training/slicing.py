@@ -15,25 +15,9 @@ def slice_costs(costs: Sequence[float], boundaries: Sequence[int]) -> list[float
 def min_max_partition(costs: Sequence[float], parts: int) -> list[int]:
     """Boundaries b0 = 0 < b1 < ... < b_parts = len(costs) minimising the largest slice cost (exact).
 
-    Dynamic programming over (slices used, units covered); ties go to the earliest boundary.
+    The link-aware partition with every link free; ties go to the earliest boundary.
     """
-    n = len(costs)
-    if not 1 <= parts <= n:
-        raise ValueError(f"cannot cut {n} units into {parts} non-empty slices")
-    prefix = [0.0, *accumulate(costs)]
-    best = [[math.inf] * (n + 1) for _ in range(parts + 1)]
-    cut = [[0] * (n + 1) for _ in range(parts + 1)]
-    best[0][0] = 0.0
-    for j in range(1, parts + 1):
-        for i in range(j, n - (parts - j) + 1):
-            for k in range(j - 1, i):
-                value = max(best[j - 1][k], prefix[i] - prefix[k])
-                if value < best[j][i]:
-                    best[j][i], cut[j][i] = value, k
-    boundaries = [n]
-    for j in range(parts, 0, -1):
-        boundaries.append(cut[j][boundaries[-1]])
-    return boundaries[::-1]
+    return min_max_partition_with_links(costs, [0.0] * (len(costs) + 1), parts)
 
 
 def stage_times(costs: Sequence[float], links: Sequence[float], boundaries: Sequence[int]) -> list[float]:
