@@ -27,7 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from . import modelfile, tolerance
-from .architecture import Architecture
+from .architecture import Architecture, architecture_from_metadata
 from .images import INPUT_MEAN, INPUT_SCALE, PHOTOS, load_photo, normalise
 from .model import TraplineNet, to_nhwc
 from .slicing import levels_for_slices
@@ -180,8 +180,8 @@ def check(model_path: Path, golden_path: Path) -> int:
     fresh, _ = compute(model_path)
     with safe_open(str(golden_path), framework="pt") as f:
         committed = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
-    model, _ = modelfile.read(model_path)
-    differences = differences_against(fresh, committed, model.arch)
+    arch = architecture_from_metadata(modelfile.read_metadata(model_path))
+    differences = differences_against(fresh, committed, arch)
     for name, (difference, allowed) in sorted(differences.items()):
         print(f"{name:28} {difference:.3g} of {allowed:.3g}")
     worst = max(differences.items(), key=lambda item: item[1][0] / item[1][1] if item[1][1] else item[1][0])

@@ -22,27 +22,27 @@ from __future__ import annotations
 
 import math
 
-from .architecture import Architecture, Unit
+from .architecture import Architecture, Unit, spatial_sizes
 
 UNIT_ROUNDOFF = 2.0**-24
 LAMBDA = 4.0
-# The head's global average pool is over the last feature map: 7 x 7 for a 224 x 224 input.
-HEAD_POOLED_PIXELS = 49
 
 
-def unit_fan_in(unit: Unit) -> int:
-    """Products summed per output element along one unit (at full width, which bounds every pruned level)."""
+def unit_fan_in(unit: Unit, size: int) -> int:
+    """Products summed per output element along one unit entering at `size` x `size` (at full width, which
+    bounds every pruned level); the head's global average pool sums its input's size^2 pixels."""
     if unit.kind == "stem":
         return unit.in_channels * unit.kernel**2
     if unit.kind == "head":
-        return unit.in_channels + HEAD_POOLED_PIXELS + unit.expanded_channels
+        return unit.in_channels + size**2 + unit.expanded_channels
     expand = unit.in_channels if unit.expand else 0
     return expand + unit.kernel**2 + unit.expanded_channels
 
 
 def path_fan_in(arch: Architecture, end: int) -> int:
     """The fan-ins summed over units 0..<end: the accumulations behind an element of the tensor entering `end`."""
-    return sum(unit_fan_in(u) for u in arch.units[:end])
+    sizes = spatial_sizes(arch)
+    return sum(unit_fan_in(u, sizes[i]) for i, u in enumerate(arch.units[:end]))
 
 
 def float32_tolerance(fan_in: int, scale: float) -> float:

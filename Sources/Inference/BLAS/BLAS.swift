@@ -12,8 +12,9 @@ public enum BLAS {
     /// The number of threads OpenBLAS uses now.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
-    /// C = A x B^T into a caller's buffer, the product shape of a 1x1 convolution (rows of A are pixels, rows of B
-    /// output channels), for benchmarks that time the engine's GEMMs alone.
+    /// C += A x B^T into a caller's buffer (beta = 1: C already holds the bias): the product of a 1x1 convolution,
+    /// rows of A pixels and rows of B output channels. The engine's pointwise layers and the GEMM-floor benchmark
+    /// both call it.
     /// - Parameters:
     ///   - a: m x k values.
     ///   - b: n x k values (used transposed).

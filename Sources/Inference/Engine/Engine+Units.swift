@@ -1,5 +1,3 @@
-import Dispatch
-
 extension Engine {
     func runUnit(
         _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, batch: Int
@@ -74,16 +72,9 @@ extension Engine {
         layer.weights.withUnsafeBufferPointer { weights in
             layer.bias.withUnsafeBufferPointer { bias in
                 let (w, b) = (weights.baseAddress!, bias.baseAddress!)
-                guard threads > 1, rows >= 2 * threads else {
-                    Depthwise.run(input, shape, layer, weights: w, bias: b, into: output, rowRange: 0..<rows)
-                    return
-                }
                 // Each part writes its own output rows and only reads shared inputs: safe to run in parallel.
                 let job = DepthwiseJob(input: input, weights: w, bias: b, output: output, shape: shape, layer: layer)
-                let parts = threads
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    job.run(rows: (rows * part / parts)..<(rows * (part + 1) / parts))
-                }
+                RowSplit.run(rows: rows, parts: threads > 1 && rows >= 2 * threads ? threads : 1) { job.run(rows: $0) }
             }
         }
     }

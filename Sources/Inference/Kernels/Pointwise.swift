@@ -1,29 +1,22 @@
-import COpenBLAS
-import Dispatch
-
-/// The pointers of the passes before and after SGEMM, split by rows between threads (each writes its own rows).
+/// The pointers of the passes before and after SGEMM, for threads that each take their own rows.
 private struct Passes: @unchecked Sendable {
     let output: UnsafeMutablePointer<Float>
-    let bias: UnsafePointer<Float>
     let channels: Int
-    let rows: Int
-    var epilogue = Epilogue.linear
+    let bias: UnsafePointer<Float>
+    let epilogue: Epilogue
 
-    func rows(part: Int, of parts: Int) -> Range<Int> { (rows * part / parts)..<(rows * (part + 1) / parts) }
-
-    func fill(part: Int, of parts: Int) {
-        for row in rows(part: part, of: parts) { (output + row * channels).update(from: bias, count: channels) }
+    func fill(_ rows: Range<Int>) {
+        for row in rows { (output + row * channels).update(from: bias, count: channels) }
     }
 
-    func finish(part: Int, of parts: Int) {
-        let range = rows(part: part, of: parts)
-        let offset = range.lowerBound * channels
+    func finish(_ rows: Range<Int>) {
+        let offset = rows.lowerBound * channels
         let shifted: Epilogue
         switch epilogue {
         case .residual(let input): shifted = .residual(input + offset)
         default: shifted = epilogue
         }
-        Pointwise.applyEpilogue(output + offset, count: range.count * channels, shifted)
+        Pointwise.applyEpilogue(output + offset, count: rows.count * channels, shifted)
     }
 }
 
@@ -56,26 +49,19 @@ enum Pointwise {
         let channels = layer.outChannels
         let parts = rows * channels >= parallelValues ? threads : 1
         layer.bias.withUnsafeBufferPointer { bias in
-            let fill = Passes(output: output, bias: bias.baseAddress!, channels: channels, rows: rows)
-            split(parts) { part in fill.fill(part: part, of: parts) }
+            let passes = Passes(output: output, channels: channels, bias: bias.baseAddress!, epilogue: epilogue)
+            RowSplit.run(rows: rows, parts: parts) { passes.fill($0) }
+            layer.weights.withUnsafeBufferPointer { weights in
+                BLAS.multiplyTransposed(
+                    input, weights.baseAddress!, into: output, m: rows, n: channels, k: layer.inChannels)
+            }
+            if case .linear = epilogue { return }
+            RowSplit.run(rows: rows, parts: parts) { passes.finish($0) }
         }
-        layer.weights.withUnsafeBufferPointer { weights in
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(channels), Int32(layer.inChannels),
-                1, input, Int32(layer.inChannels), weights.baseAddress, Int32(layer.inChannels), 1, output,
-                Int32(channels)
-            )
-        }
-        let passes = Passes(output: output, bias: output, channels: channels, rows: rows, epilogue: epilogue)
-        split(parts) { part in passes.finish(part: part, of: parts) }
     }
 
     /// Passes over fewer values than this stay on one thread: waking a second costs more than it saves.
     static let parallelValues = 1 << 18
-
-    static func split(_ parts: Int, _ body: @Sendable (Int) -> Void) {
-        if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) } else { body(0) }
-    }
 
     /// ReLU6, or the residual added, over `count` contiguous values; nothing for a linear layer.
     static func applyEpilogue(_ output: UnsafeMutablePointer<Float>, count: Int, _ epilogue: Epilogue) {

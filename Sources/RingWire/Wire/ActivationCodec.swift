@@ -53,13 +53,12 @@ public enum ActivationCodec {
     public static func decode(
         _ data: Data, as encoding: WireEncoding, channels: Int? = nil, into output: UnsafeMutableBufferPointer<Float>
     ) throws {
-        if encoding == .int8, let channels {
-            let declared = try Int8Layout.channels(data, values: output.count)
-            guard declared == channels || declared == 1 else {
-                throw RingError(.malformed, "int8 payload declares \(declared) channels; the tensor has \(channels)")
-            }
+        // int8's header is read once: its channel count sizes the payload and places the scales.
+        let declared = encoding == .int8 ? try Int8Layout.channels(data, values: output.count) : 1
+        if encoding == .int8, let channels, declared != channels, declared != 1 {
+            throw RingError(.malformed, "int8 payload declares \(declared) channels; the tensor has \(channels)")
         }
-        let expected = try byteCount(of: data, values: output.count, encoding)
+        let expected = bytes(values: output.count, encoding, channels: declared)
         guard data.count == expected else {
             throw RingError(.malformed, "activation payload has \(data.count) bytes, expected \(expected)")
         }
@@ -75,7 +74,7 @@ public enum ActivationCodec {
                     base[index] = HalfConversion.float(input.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
                 }
             case .int8:
-                Int8Layout.decode(raw, into: output)
+                Int8Layout.decode(raw, channels: declared, into: output)
             }
         }
     }
@@ -83,16 +82,20 @@ public enum ActivationCodec {
     /// The bytes a payload of `values` values must have, reading int8's channel count from `data` itself.
     /// - Throws: `RingError` with `malformed` when an int8 header is short or its channel count cannot be right.
     public static func byteCount(of data: Data, values: Int, _ encoding: WireEncoding) throws -> Int {
-        guard encoding == .int8 else { return values * width(encoding) }
-        let channels = try Int8Layout.channels(data, values: values)
-        return Int8Layout.headerBytes(channels: channels) + values
+        let channels = encoding == .int8 ? try Int8Layout.channels(data, values: values) : 1
+        return bytes(values: values, encoding, channels: channels)
+    }
+
+    private static func bytes(values: Int, _ encoding: WireEncoding, channels: Int) -> Int {
+        (encoding == .int8 ? Int8Layout.headerBytes(channels: channels) : 0) + values * width(encoding)
     }
 }
 
 /// int8 on the wire: a UInt32 channel count c, c float32 scales, then one signed byte per value; value =
 /// byte * scale[index mod c]. Each scale is its channel's largest magnitude over the batch / 127 (symmetric, so
 /// the signed outputs of a block's linear projection keep their sign), which bounds a value's error by scale / 2.
-/// The loops go 8 channels at a time (the model's boundary tensors have 24 to 112 channels).
+/// Encoding runs plain loops that the compiler vectorises; decoding goes 8 channels at a time (the model's
+/// boundary tensors have 24 to 112 channels).
 enum Int8Layout {
     static func headerBytes(channels: Int) -> Int { 4 + 4 * channels }
 
@@ -168,9 +171,8 @@ enum Int8Layout {
     }
 
     /// Decodes a payload whose size `ActivationCodec.decode` has checked.
-    static func decode(_ raw: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<Float>) {
+    static func decode(_ raw: UnsafeRawBufferPointer, channels: Int, into output: UnsafeMutableBufferPointer<Float>) {
         guard let input = raw.baseAddress, let base = output.baseAddress else { return }
-        let channels = Int(input.loadUnaligned(as: UInt32.self))
         let scales = (0..<channels).map { input.loadUnaligned(fromByteOffset: 4 + 4 * $0, as: Float.self) }
         let bytes = input.advanced(by: headerBytes(channels: channels))
         scales.withUnsafeBufferPointer { scales in
