@@ -10,6 +10,7 @@ find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swi
     xargs -0 swift format lint --strict Package.swift Benchmarks/Package.swift
 (cd Training && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
 (cd Benchmarks && python3 -m ruff check ring faults && python3 -m ruff format --check ring faults >/dev/null)
+(cd Tests/Reference && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
 # The README's local-ring lines, as written, in a fresh copy of the checkout (fixed ports 7401-7404, 7501-7504).
 ring_log=$(mktemp)
 Tests/Readme/local-ring.sh .build/debug/trapline >"$ring_log" 2>&1 || { tail -n 40 "$ring_log"; exit 1; }
@@ -17,6 +18,8 @@ tail -n 1 "$ring_log"
 rm -f "$ring_log"
 # The Python side first: the converter, the golden outputs and the model's reference implementation.
 (cd Training && OMP_NUM_THREADS=1 python3 -m pytest -q 2>&1 | tail -n 3)
+# The Camtrap DP validator the export test relies on: the official example passes it, broken copies do not.
+(cd Tests/Reference && python3 -m pytest -q -p no:cacheprovider . 2>&1 | tail -n 3)
 # The committed fuzz corpus replays through each target without a crash.
 for target in exif jpeg model ring; do .build/debug/trapline-fuzz "$target" Fuzz/corpus/"$target"/*; done
 # A short coverage-guided run of each target (libFuzzer, its own instrumented build in .build-fuzz): a crash, a

@@ -84,13 +84,13 @@ extension Catalog {
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO observations (observationID, deploymentID, mediaID, observationType, scientificName,
-                    classIndex, count, classifiedBy, classificationTimestamp, classificationProbability, animalProbability,
-                    topClasses, modelID, pruneLevels, batchID)
-                SELECT 'obs-' || mediaID, deploymentID, mediaID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                    taxonRank, vernacularName, classIndex, count, classifiedBy, classificationTimestamp,
+                    classificationProbability, animalProbability, topClasses, modelID, pruneLevels, batchID)
+                SELECT 'obs-' || mediaID, deploymentID, mediaID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
                 FROM media WHERE mediaID = ?
                 """,
             arguments: [
-                label.isBlank ? "blank" : "animal", label.isBlank ? nil : label.scientificName, label.classIndex,
+                label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
                 label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
                 label.topClassesJSON, result.modelID, levels, batchID, label.mediaID,
             ]

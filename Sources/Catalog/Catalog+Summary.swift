@@ -23,10 +23,12 @@ extension Catalog {
             func count(_ status: String) -> Int { counts.first { ($0["status"] as String) == status }?["n"] ?? 0 }
             let species = try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT scientificName, SUM(images) AS n FROM species_counts GROUP BY scientificName ORDER BY n DESC LIMIT ?",
+                sql: """
+                    SELECT scientificName, taxonRank, vernacularName, SUM(images) AS n FROM species_counts
+                    GROUP BY scientificName, taxonRank, vernacularName ORDER BY n DESC LIMIT ?
+                    """,
                 arguments: [topSpecies]
-            ).map { (name: $0["scientificName"] as String, images: $0["n"] as Int) }
+            ).map { (name: Self.taxonDescription($0), images: $0["n"] as Int) }
             let slo = try Row.fetchOne(
                 db,
                 sql:
@@ -43,5 +45,18 @@ extension Catalog {
                 lastBatch: slo?["last"], recentFailures: failures
             )
         }
+    }
+}
+
+extension Catalog {
+    /// `Vulpes vulpes (species, red fox)`, `Canidae (family)`, or the vernacular name alone (rows written before
+    /// labels had scientific names).
+    static func taxonDescription(_ row: Row) -> String {
+        let scientific: String? = row["scientificName"]
+        let rank: String? = row["taxonRank"]
+        let vernacular: String? = row["vernacularName"]
+        guard let scientific, !scientific.isEmpty else { return vernacular ?? "unnamed" }
+        let details = [rank, vernacular].compactMap { $0 }.filter { !$0.isEmpty }
+        return details.isEmpty ? scientific : "\(scientific) (\(details.joined(separator: ", ")))"
     }
 }

@@ -7,9 +7,12 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images with the bundled model (or --model) at a prune level.",
         discussion: """
-            Prints, per image, the top classes with their probabilities, the animal probability (the summed \
-            probability of the animal classes) and `blank` when that is under --blank-threshold. A bad image is \
-            reported and the others are still classified; the exit status is 1 when any image failed.
+            Prints, per image, the label trapline writes to its catalog, then the model's top classes with their \
+            probabilities. The label is an observation type (animal, human, vehicle, or blank when none of their \
+            summed probabilities reaches --blank-threshold) and, for an animal, the deepest taxon of the model's \
+            taxonomy whose summed probability reaches --rollup-threshold: a species, genus, family, order or \
+            class, else `animal` (docs/taxonomy.md). A bad image is reported and the others are still \
+            classified; the exit status is 1 when any image failed.
             """
     )
 
@@ -28,6 +31,15 @@ struct Classify: ParsableCommand {
     @Option(help: "Animal probability under which a frame is reported as blank.")
     var blankThreshold: Float = 0.5
 
+    @Option(help: "Summed probability the written taxon must reach (the label rolls up the taxonomy until it does).")
+    var rollupThreshold: Float = Labeler.defaultRollupThreshold
+
+    @Option(
+        help: ArgumentHelp(
+            "A site's species list: scientific names at any rank, comma-separated (Vulpes vulpes,Ardeidae).",
+            discussion: "Animal labels are restricted to these taxa and those below them, renormalised."))
+    var taxa: String?
+
     @Option(help: "Model file (default: $TRAPLINE_MODEL, the installed model, or the source tree's Models/).")
     var model: String?
 
@@ -42,6 +54,7 @@ struct Classify: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64.") }
         guard (0...1).contains(blankThreshold) else { throw ValidationError("--blank-threshold must be in 0...1.") }
+        guard (0...1).contains(rollupThreshold) else { throw ValidationError("--rollup-threshold must be in 0...1.") }
     }
 
     func run() throws {
@@ -51,11 +64,16 @@ struct Classify: ParsableCommand {
             throw ValidationError(
                 "--level \(level) is not one of this model's levels: \(levels.map { "\($0)" }.joined(separator: ", "))")
         }
-        let classifier = ImageClassifier(
-            engine: Engine(model: loaded, threads: threads),
-            labeler: Labeler(metadata: loaded.metadata, topK: top, blankThreshold: blankThreshold),
-            crop: crop
-        )
+        let siteTaxa = (taxa ?? "").split(separator: ",").map { String($0) }.filter { !$0.allSatisfy(\.isWhitespace) }
+        let labeler: Labeler
+        do {
+            labeler = try Labeler(
+                metadata: loaded.metadata, topK: top, blankThreshold: blankThreshold, rollupThreshold: rollupThreshold,
+                taxa: siteTaxa)
+        } catch let error as InferenceError {
+            throw ValidationError("--taxa: \(error.message)")
+        }
+        let classifier = ImageClassifier(engine: Engine(model: loaded, threads: threads), labeler: labeler, crop: crop)
         let outcomes = try classifier.classify(images, level: levelIndex)
         if json {
             print(try ClassifyReport(images: images, outcomes: outcomes, level: level).jsonText())

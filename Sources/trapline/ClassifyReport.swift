@@ -16,6 +16,10 @@ struct ClassifyReport: Encodable {
         var top: [ClassScore]?
         var animalProbability: Float?
         var blank: Bool?
+        /// `animal`, `human`, `vehicle` or `blank`.
+        var observationType: String?
+        /// The label the catalog would write: scientific name, rank, vernacular name, probability.
+        var label: WrittenLabel?
     }
 
     var level: Double
@@ -28,7 +32,7 @@ struct ClassifyReport: Encodable {
             case .labeled(let label, _):
                 return Image(
                     path: path, ok: true, top: label.top, animalProbability: label.animalProbability,
-                    blank: label.isBlank)
+                    blank: label.isBlank, observationType: label.observationType.rawValue, label: label.written)
             case .failed(let error):
                 return Image(
                     path: path, ok: false, error: ErrorField(code: error.code.description, message: error.message))
@@ -50,14 +54,26 @@ enum ClassifyText {
             return "\(path)\n  error   [\(error.code)] \(error.message)"
         case .labeled(let label, _):
             var lines = [path]
-            let verdict = label.isBlank ? "blank" : "animal"
-            lines.append("  \(verdict)  animal probability \(percent(label.animalProbability))")
+            lines.append("  \(written(label))  animal probability \(percent(label.animalProbability))")
             for score in label.top {
                 lines.append(
                     "  \(percent(score.probability).padded(7)) \(score.index.description.padded(4)) \(score.name)")
             }
             return lines.joined(separator: "\n")
         }
+    }
+
+    /// `animal  Vulpes vulpes (species, red fox) 81.0%`, `vehicle  pickup 64.2%`, `blank 97.0%`.
+    static func written(_ label: ImageLabel) -> String {
+        let w = label.written
+        var text = label.observationType.rawValue
+        if let name = w.scientificName {
+            let details = [w.taxonRank, w.vernacularName].compactMap { $0 }
+            text += "  " + name + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")
+        } else if let vernacular = w.vernacularName {
+            text += "  " + vernacular
+        }
+        return text + " " + percent(w.probability)
     }
 
     static func percent(_ value: Float) -> String {

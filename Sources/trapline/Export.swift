@@ -14,10 +14,12 @@ struct MegaDetectorCommand: AsyncParsableCommand {
         commandName: "megadetector",
         abstract: "Write the catalog as a MegaDetector batch output file (format 1.4).",
         discussion: """
-            Each labelled image with an animal gets one whole-frame detection (trapline does not locate animals) \
-            whose confidence is the animal probability and whose classifications are the top classes; blank \
-            images have no detections; failed images carry `failure`. Pending images are left out. File paths \
-            under the watch folder are written relative to it.
+            Each labelled image with an animal, a person or a vehicle gets one whole-frame detection of that \
+            category (trapline does not locate animals yet). An animal's detection has the animal probability as \
+            its confidence; its classifications are the written taxon first (a category named by its scientific \
+            name, such as Vulpes vulpes or Canidae), then the model's top classes. Blank images have no \
+            detections; failed images carry `failure`. Pending images are left out. File paths under the watch \
+            folder are written relative to it.
             """
     )
 
@@ -41,12 +43,14 @@ struct MegaDetectorCommand: AsyncParsableCommand {
 struct CamtrapDPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "camtrap-dp",
-        abstract: "Write the catalog as a Camtrap DP 1.0 data package (datapackage.json and three CSV files).",
+        abstract: "Write the catalog as a Camtrap DP 1.0.2 data package (datapackage.json and three CSV files).",
         discussion: """
             Camtrap DP requires each deployment's coordinates: set them in the catalog first, for example \
             sqlite3 catalog.db "UPDATE deployments SET latitude = 4.21, longitude = -71.35 WHERE deploymentID = 'A05'". \
             Capture times must carry a UTC offset: give the cameras' offset with --utc-offset when they wrote none. \
-            scientificName holds the model's class name (ImageNet names for the bundled model, not taxa).
+            Observations carry the written taxon's scientificName (a Latin name at the rank in the package's \
+            taxonomic list, with its vernacular name) and observationType animal, human, vehicle or blank. \
+            Media paths are relative to the watch folder (or, for files outside it, to the folder they share).
             """
     )
 

@@ -14,11 +14,11 @@ import Testing
         )
     }
 
-    static func label(_ id: String, blank: Bool = false, name: String = "fox squirrel") -> LabelRecord {
+    static func label(_ id: String, blank: Bool = false, name: String = "Sciurus niger") -> LabelRecord {
         LabelRecord(
-            mediaID: id, isBlank: blank, scientificName: name, classIndex: 335, probability: 0.7,
-            animalProbability: blank ? 0.1 : 0.9,
-            topClassesJSON: "[]"
+            mediaID: id, observationType: blank ? "blank" : "animal", scientificName: blank ? nil : name,
+            taxonRank: blank ? nil : "species", vernacularName: blank ? nil : "fox squirrel", classIndex: 335,
+            probability: 0.7, animalProbability: blank ? 0.1 : 0.9, topClassesJSON: "[]"
         )
     }
 
@@ -65,7 +65,7 @@ import Testing
             #expect(try sqlite(db, "SELECT COUNT(*) FROM observations").first?.first == "2")
             #expect(
                 try sqlite(db, "SELECT observationType, scientificName FROM observations ORDER BY mediaID") == [
-                    ["animal", "fox squirrel"], ["blank", ""],
+                    ["animal", "Sciurus niger"], ["blank", ""],
                 ])
             #expect(
                 try sqlite(db, "SELECT errorCode, error FROM media WHERE mediaID = 'h2'").first == [
@@ -73,7 +73,10 @@ import Testing
                 ])
             #expect(
                 try sqlite(db, "SELECT met, levels, size FROM batches ORDER BY batchID").first == ["1", "[0.5]", "3"])
-            #expect(try sqlite(db, "SELECT scientificName, images FROM species_counts") == [["fox squirrel", "1"]])
+            #expect(
+                try sqlite(db, "SELECT scientificName, taxonRank, vernacularName, images FROM species_counts") == [
+                    ["Sciurus niger", "species", "fox squirrel", "1"]
+                ])
             #expect(try sqlite(db, "SELECT batches, met FROM slo_by_hour") == [["2", "2"]])
             let summary = try catalog.summary()
             #expect(summary.labeled == 2 && summary.failed == 1 && summary.blank == 1 && summary.batches == 2)

@@ -120,6 +120,24 @@ import Testing
         #expect(Self.refusal(huge)?.contains("block99.huge has invalid data_offsets or an oversized shape") == true)
     }
 
+    static func editTaxonomy(_ meta: inout [String: Any], _ change: (inout [String: Any]) -> Void) {
+        var taxonomy = meta["taxonomy"] as! [String: Any]
+        change(&taxonomy)
+        meta["taxonomy"] = taxonomy
+    }
+
+    static func editTaxon(_ taxonomy: inout [String: Any], _ index: Int, _ change: (inout [String: Any]) -> Void) {
+        var taxa = taxonomy["taxa"] as! [[String: Any]]
+        change(&taxa[index])
+        taxonomy["taxa"] = taxa
+    }
+
+    static func editClass(_ taxonomy: inout [String: Any], _ index: Int, _ change: (inout [String: Any]) -> Void) {
+        var classes = taxonomy["classes"] as! [[String: Any]]
+        change(&classes[index])
+        taxonomy["classes"] = classes
+    }
+
     @Test func inconsistentMetadata() throws {
         let noMetadata = try Self.edited { parts in parts.header["__metadata__"] = ["other": "x"] }
         #expect(Self.refusal(noMetadata)?.contains("not a trapline model") == true)
@@ -158,6 +176,35 @@ import Testing
                 }
             ),
             ("pruneLevels", { $0["pruneLevels"] = [0.5, 0.25] }),
+            (
+                "taxonomy has 999 classes",
+                { Self.editTaxonomy(&$0) { $0["classes"] = Array(($0["classes"] as! [Any]).dropLast()) } }
+            ),
+            (
+                "names parent 500, which must come before it",
+                { Self.editTaxonomy(&$0) { Self.editTaxon(&$0, 3) { $0["parent"] = 500 } } }
+            ),
+            (
+                "unknown rank \"tribe\"",
+                { Self.editTaxonomy(&$0) { Self.editTaxon(&$0, 3) { $0["rank"] = "tribe" } } }
+            ),
+            (
+                "has a parent whose rank is not above its own",
+                { Self.editTaxonomy(&$0) { Self.editTaxon(&$0, 4) { $0["rank"] = "kingdom" } } }
+            ),
+            (
+                "empty or repeated name",
+                { Self.editTaxonomy(&$0) { Self.editTaxon(&$0, 5) { $0["name"] = "Animalia" } } }
+            ),
+            (
+                "class 12 has type vehicle, which disagrees with animalRanges",
+                { Self.editTaxonomy(&$0) { Self.editClass(&$0, 12) { $0["type"] = "vehicle" } } }
+            ),
+            (
+                "class 20 names taxon 100000, out of range",
+                { Self.editTaxonomy(&$0) { Self.editClass(&$0, 20) { $0["taxon"] = 100_000 } } }
+            ),
+            ("taxonomy", { Self.editTaxonomy(&$0) { Self.editClass(&$0, 20) { $0["type"] = "plant" } } }),
         ]
         for (expected, change) in cases {
             let bytes = try Self.edited { parts in

@@ -72,6 +72,20 @@ import Testing
             )
             #expect(
                 validation.output.trimmingCharacters(in: .whitespacesAndNewlines) == "valid", "\(validation.output)")
+            // The same validation accepts the official example package: the set-up itself is right.
+            let example = try runCommand(
+                "python3",
+                [
+                    Fixtures.referenceScript("validate_camtrap_dp.py"), Fixtures.referenceScript("camtrap-dp/example"),
+                    Fixtures.referenceScript("camtrap-dp"),
+                ],
+                check: false
+            )
+            #expect(example.output.trimmingCharacters(in: .whitespacesAndNewlines) == "valid", "\(example.output)")
+            let observations = try String(contentsOfFile: package + "/observations.csv", encoding: .utf8)
+            let descriptor = try String(contentsOfFile: package + "/datapackage.json", encoding: .utf8)
+            #expect(descriptor.contains("\"taxonRank\""), "the taxonomic list carries ranks")
+            #expect(!observations.contains(", German shepherd dog,"), "no ImageNet descriptions as scientific names")
         }
     }
 

@@ -120,13 +120,25 @@ import Testing
                 try sqlite(
                     ring.site.catalog,
                     """
-                    SELECT o.classIndex, o.classificationProbability, o.animalProbability
+                    SELECT o.classIndex, o.topClasses, o.animalProbability, o.classificationProbability,
+                           o.observationType, COALESCE(o.scientificName, '')
                     FROM observations o JOIN media m ON m.mediaID = o.mediaID WHERE m.fileName = '\(n).jpg'
                     """
                 ).first)
             #expect(Int(row[0]) == top.first?["index"] as? Int)
-            #expect(abs((Double(row[1]) ?? 0) - (top.first?["probability"] as? Double ?? -1)) < tolerance)
+            let stored = try #require(
+                try JSONSerialization.jsonObject(with: Data(row[1].utf8)) as? [[String: Any]])
+            let storedTop = try #require(stored.first?["probability"] as? Double)
+            #expect(abs(storedTop - (top.first?["probability"] as? Double ?? -1)) < tolerance)
             #expect(abs((Double(row[2]) ?? 0) - (image["animalProbability"] as? Double ?? -1)) < tolerance)
+            if encoding == "float32" {
+                // The written label's probability is a sum over a set of classes: the same softmax bound holds
+                // (RunCommandTests), so the written label matches classify's too.
+                let label = try #require(image["label"] as? [String: Any])
+                #expect(abs((Double(row[3]) ?? 0) - (label["probability"] as? Double ?? -1)) < tolerance)
+                #expect(row[4] == image["observationType"] as? String)
+                #expect(row[5] == (label["scientificName"] as? String ?? ""))
+            }
         }
         let timings = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches").map { $0[0] }.joined()
         for name in ring.names { #expect(timings.contains("\"\(name).compute\"")) }

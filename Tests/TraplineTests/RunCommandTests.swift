@@ -151,17 +151,23 @@ import Testing
                 try sqlite(
                     site.catalog,
                     """
-                    SELECT o.classIndex, o.classificationProbability, o.animalProbability, o.observationType
+                    SELECT o.classIndex, o.classificationProbability, o.animalProbability, o.observationType,
+                           COALESCE(o.scientificName, ''), COALESCE(o.taxonRank, '')
                     FROM observations o JOIN media m ON m.mediaID = o.mediaID WHERE m.fileName = '\(n).jpg'
                     """
                 ).first)
             #expect(Int(row[0]) == top.first?["index"] as? Int)
-            let probability = try #require(top.first?["probability"] as? Double)
+            let label = try #require(image["label"] as? [String: Any])
+            let probability = try #require(label["probability"] as? Double)
             // The daemon batches the photos, classify runs them one by one: float32 rounding only (`Tolerance`).
+            // The written probability is a sum of class probabilities over a set S, and the same bound holds for
+            // it: |sum_S dp_i| = |sum_S p_i (dz_i - sum_j p_j dz_j)| <= 2 max|dz| sum_S p_i <= 2 max|dz|.
             let tolerance = Double(Tolerance.bundledModelProbability)
             #expect(abs((Double(row[1]) ?? 0) - probability) < tolerance)
             #expect(abs((Double(row[2]) ?? 0) - (image["animalProbability"] as? Double ?? -1)) < tolerance)
-            #expect(row[3] == ((image["blank"] as? Bool) == true ? "blank" : "animal"))
+            #expect(row[3] == image["observationType"] as? String)
+            #expect(row[4] == (label["scientificName"] as? String ?? ""))
+            #expect(row[5] == (label["taxonRank"] as? String ?? ""))
         }
     }
 

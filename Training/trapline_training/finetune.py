@@ -121,6 +121,8 @@ def finetune(
         training=robust.describe(recipe, history, train_part, "trapline_training.finetune"),
         classes=classes,
     )
+    # The base's taxonomy describes its classes, not the site's: the site's class names are written as they are.
+    meta["taxonomy"] = None
     if held is not None and len(held):
         with torch.inference_mode():
             meta["accuracy"] = accuracy_curves(model, held, boundaries)

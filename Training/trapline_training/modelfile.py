@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,31 @@ def validate_accuracy(meta: dict[str, Any]) -> None:
 
 def set_accuracy(path: str | Path, accuracy: dict[str, Any] | None) -> None:
     """Rewrites a model file with a new `accuracy` document; the tensors are written back as stored."""
+    _set_metadata(path, "accuracy", accuracy)
+
+
+def set_taxonomy(path: str | Path, taxonomy: dict[str, Any] | None) -> None:
+    """Rewrites a model file with a new `taxonomy` document (`trapline_training.taxonomy`)."""
+    _set_metadata(path, "taxonomy", taxonomy)
+
+
+def validate_taxonomy(meta: dict[str, Any]) -> None:
+    """Checks the `taxonomy` document, if any (docs/model-file.md); raises `ValueError` naming the fault."""
+    from .taxonomy import validate
+
+    if meta.get("taxonomy") is not None:
+        validate(meta["taxonomy"], len(meta["classes"]["names"]))
+
+
+def _set_metadata(path: str | Path, key: str, value: Any) -> None:
     meta = read_metadata(path)
-    meta["accuracy"] = accuracy
+    meta[key] = value
     validate_accuracy(meta)
+    validate_taxonomy(meta)
     tensors = read_tensors(path)
+    mode = os.stat(path).st_mode & 0o777
     save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+    os.chmod(path, mode)  # safetensors writes a new file readable by its owner only
 
 
 def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
@@ -96,11 +117,12 @@ def read(path: str | Path) -> tuple[TraplineNet, dict[str, Any]]:
     """Loads a model file.
 
     - Returns: a `TraplineNet` in eval mode with the stored weights upcast to float32, and the metadata.
-    - Throws: `ValueError` when the metadata is missing, foreign or has malformed accuracy curves, or a tensor
-      is missing, extra, of a dtype other than F16/F32, or of the wrong shape for the declared architecture.
+    - Throws: `ValueError` when the metadata is missing, foreign or has malformed accuracy curves or taxonomy, or
+      a tensor is missing, extra, of a dtype other than F16/F32, or of the wrong shape for the declared architecture.
     """
     meta = read_metadata(path)
     validate_accuracy(meta)
+    validate_taxonomy(meta)
     model = TraplineNet(architecture_from_metadata(meta))
     tensors = read_tensors(path)
     for name, tensor in tensors.items():

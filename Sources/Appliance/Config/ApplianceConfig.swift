@@ -1,3 +1,5 @@
+import Inference
+
 /// Everything `trapline run` is configured by. Keys are dotted (`batch.maxSize`); see Configs/trapline.yaml.
 public struct ApplianceConfig: Sendable, Equatable {
     public enum WatchMode: String, Sendable, CaseIterable {
@@ -16,6 +18,10 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var crop: String?
     public var topK = 5
     public var blankThreshold = 0.5
+    /// The summed probability the written taxon must reach (docs/taxonomy.md).
+    public var rollupThreshold = Double(Labeler.defaultRollupThreshold)
+    /// A site's species list: scientific names at any rank; empty for every taxon the model knows.
+    public var taxa: [String] = []
     public var batchMaxSize = 8
     public var batchMaxWaitSeconds = 2.0
     public var sloSeconds = 10.0

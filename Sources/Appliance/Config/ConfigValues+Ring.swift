@@ -53,7 +53,7 @@ extension ConfigValues {
         }
     }
 
-    private func strings(_ key: String) throws -> [String]? {
+    func strings(_ key: String) throws -> [String]? {
         do {
             return try reader.requiredStringArray(forKey: ConfigKey(key))
         } catch  where missing(error) {

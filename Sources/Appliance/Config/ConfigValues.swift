@@ -27,6 +27,11 @@ struct ConfigValues {
         }
         c.topK = try int("labels.topK", in: 1...1000) ?? c.topK
         c.blankThreshold = try double("labels.blankThreshold", in: 0...1) ?? c.blankThreshold
+        c.rollupThreshold = try double("labels.rollupThreshold", in: 0...1) ?? c.rollupThreshold
+        c.taxa = try strings("labels.taxa") ?? c.taxa
+        if let blank = c.taxa.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
+            throw ConfigError(key: "labels.taxa", "entry \(blank + 1) is empty")
+        }
         c.batchMaxSize = try int("batch.maxSize", in: 1...256) ?? c.batchMaxSize
         c.batchMaxWaitSeconds = try double("batch.maxWaitSeconds", in: 0...3600) ?? c.batchMaxWaitSeconds
         c.sloSeconds = try double("batch.sloSeconds", in: 0.01...86_400) ?? c.sloSeconds

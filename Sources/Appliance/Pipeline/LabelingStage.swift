@@ -34,7 +34,7 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         self.levelFraction = model.metadata.pruneLevels[index]
         classifier = ImageClassifier(
             engine: Engine(model: model, threads: config.threads),
-            labeler: Labeler(metadata: model.metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold)),
+            labeler: try Labeler(config: config, metadata: model.metadata),
             crop: config.crop.flatMap(CropPolicy.init(rawValue:)),
             limits: DecodeLimits(maxPixels: config.maxPixels),
             batchSize: config.batchMaxSize
@@ -78,10 +78,26 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(label.top)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let written = label.written
         return LabelRecord(
-            mediaID: mediaID, isBlank: label.isBlank, scientificName: top?.name ?? "", classIndex: top?.index ?? -1,
-            probability: Double(top?.probability ?? 0), animalProbability: Double(label.animalProbability),
+            mediaID: mediaID, observationType: label.observationType.rawValue, scientificName: written.scientificName,
+            taxonRank: written.taxonRank, vernacularName: written.vernacularName, classIndex: top?.index ?? -1,
+            probability: Double(written.probability), animalProbability: Double(label.animalProbability),
             topClassesJSON: json
         )
+    }
+}
+
+extension Labeler {
+    /// The labeller the configuration asks for.
+    /// - Throws: `ConfigError` (`labels.taxa`) naming a taxon the model's taxonomy lacks.
+    init(config: ApplianceConfig, metadata: ModelMetadata) throws {
+        do {
+            try self.init(
+                metadata: metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold),
+                rollupThreshold: Float(config.rollupThreshold), taxa: config.taxa)
+        } catch let error as InferenceError {
+            throw ConfigError(key: "labels.taxa", error.message)
+        }
     }
 }

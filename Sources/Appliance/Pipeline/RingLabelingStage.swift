@@ -29,7 +29,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     ///   - modelID: The model file's SHA-256.
     ///   - config: Labels, crop, limits and the in-flight limit.
     ///   - control: The adaptive controller, if the policy is adaptive.
-    public init(head: RingHead, model: Model, modelID: String, config: ApplianceConfig, control: PruningControl?) {
+    /// - Throws: `ConfigError` for a `labels.taxa` entry the model's taxonomy lacks.
+    public init(
+        head: RingHead, model: Model, modelID: String, config: ApplianceConfig, control: PruningControl?
+    ) throws {
         self.head = head
         self.control = control
         maxInFlight = config.ringMaxInFlight
@@ -38,7 +41,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         pruneLevels = model.metadata.pruneLevels
         let spec = ModelInputSpec(metadata: model.metadata, crop: config.crop.flatMap(CropPolicy.init(rawValue:)))
         preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
-        labeler = Labeler(metadata: model.metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold))
+        labeler = try Labeler(config: config, metadata: model.metadata)
         imageWidth = spec.width * spec.height * model.metadata.input.channels
     }
 

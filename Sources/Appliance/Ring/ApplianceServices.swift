@@ -55,7 +55,7 @@ public enum ApplianceServices {
             ? PruningControl(
                 head: head, catalog: catalog, model: runtime.model, plan: ring.plan, config: config,
                 ownProfile: profile?.slices, load: load, logger: logger) : nil
-        let stage = RingLabelingStage(
+        let stage = try RingLabelingStage(
             head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config, control: control)
         let pipeline = try runtime.pipeline(environment: environment, logger: logger, labeling: stage, load: load)
         logger.info(

@@ -23,8 +23,9 @@ public struct CamtrapDPOptions: Sendable {
 /// `media.csv` and `observations.csv`, whose columns are the standard's. Labelled and failed media are
 /// exported (failed ones without observations); pending media are left out.
 enum CamtrapDPExport {
-    static let version = "1.0"
-    static let base = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0"
+    static let version = "1.0.2"
+    /// Where the profile and table schemas of the version the package follows live; validators fetch them.
+    static let base = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2"
 
     static let deploymentColumns = [
         "deploymentID", "locationID", "locationName", "latitude", "longitude", "coordinateUncertainty",
@@ -53,7 +54,8 @@ enum CamtrapDPExport {
         var observations = CSVWriter()
         var start = ""
         var end = ""
-        var taxa: Set<String> = []
+        /// Every written taxon: its scientific name, rank and vernacular name.
+        var taxa: [String: (rank: String?, vernacular: String?)] = [:]
         var box: (minLat: Double, maxLat: Double, minLon: Double, maxLon: Double) = (90, -90, 180, -180)
     }
 
@@ -107,7 +109,6 @@ enum CamtrapDPExport {
     }
 
     private static func writeMedia(_ db: Database, _ options: CamtrapDPOptions, _ tables: inout Tables) throws {
-        let prefix = options.root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
         let rows = try Row.fetchAll(
             db,
             sql: """
@@ -115,9 +116,8 @@ enum CamtrapDPExport {
                 FROM media WHERE status != 'pending' AND mediaID NOT LIKE 'path:%' ORDER BY deploymentID, timeKey
                 """
         )
-        for row in rows {
-            let path: String = row["filePath"]
-            let relative = prefix.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path
+        let relativePaths = relative(rows.map { $0["filePath"] as String }, root: options.root)
+        for (row, relative) in zip(rows, relativePaths) {
             let time = try timestamp(row["timestamp"], options)
             tables.start = tables.start.isEmpty ? time : min(tables.start, time)
             tables.end = max(tables.end, time)
@@ -157,9 +157,31 @@ enum CamtrapDPExport {
             let levels: String = row["pruneLevels"] ?? ""
             let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
             fields[26] = "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
-            if let name = fields[9], !name.isEmpty { tables.taxa.insert(name) }
+            if let name = fields[9], !name.isEmpty, tables.taxa[name] == nil {
+                tables.taxa[name] = (row["taxonRank"], row["vernacularName"])
+            }
             tables.observations.row(fields)
         }
+    }
+
+    /// Media paths as Camtrap DP wants them: relative (no leading `/`, `.` or `~`, no `..`). Paths under `root`
+    /// (the watch folder) are written relative to it; any others relative to the deepest folder they share.
+    static func relative(_ paths: [String], root: String?) -> [String] {
+        let prefix = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        var result = paths.map { path in
+            prefix.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path
+        }
+        let outside = result.indices.filter { result[$0].hasPrefix("/") }
+        if !outside.isEmpty {
+            var common = result[outside[0]].split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            for index in outside.dropFirst() {
+                let folders = result[index].split(separator: "/", omittingEmptySubsequences: false).dropLast()
+                common = common.prefix(zip(common, folders).prefix { $0 == $1 }.count)
+            }
+            let shared = common.joined(separator: "/") + "/"
+            for index in outside { result[index] = String(result[index].dropFirst(shared.count)) }
+        }
+        return result
     }
 
     /// A catalog timestamp as Camtrap DP wants it: ISO 8601 to the second (its format is `%Y-%m-%dT%H:%M:%S%z`,

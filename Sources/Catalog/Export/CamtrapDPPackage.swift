@@ -38,6 +38,17 @@ struct CamtrapDPPackage: Encodable {
 
     struct Taxon: Encodable {
         let scientificName: String
+        /// Camtrap DP allows kingdom...species and subspecies; a rank outside those is left out.
+        let taxonRank: String?
+        /// `{"eng": "red fox"}`.
+        let vernacularNames: [String: String]?
+
+        init(_ name: String, rank: String?, vernacular: String?) {
+            scientificName = name
+            let allowed = ["kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies"]
+            taxonRank = rank.flatMap { allowed.contains($0) ? $0 : nil }
+            vernacularNames = vernacular.flatMap { $0.isEmpty ? nil : ["eng": $0] }
+        }
     }
 
     let profile = "\(CamtrapDPExport.base)/camtrap-dp-profile.json"
@@ -68,7 +79,9 @@ struct CamtrapDPPackage: Encodable {
             ]
         )
         temporal = Temporal(start: String(tables.start.prefix(10)), end: String(tables.end.prefix(10)))
-        taxonomic = tables.taxa.sorted().map(Taxon.init)
+        taxonomic = tables.taxa.keys.sorted().map {
+            Taxon($0, rank: tables.taxa[$0]?.rank, vernacular: tables.taxa[$0]?.vernacular)
+        }
         resources = ["deployments", "media", "observations"].map {
             Resource(name: $0, path: "\($0).csv", schema: "\(CamtrapDPExport.base)/\($0)-table-schema.json")
         }

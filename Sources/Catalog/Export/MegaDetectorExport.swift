@@ -3,9 +3,11 @@ import GRDB
 
 /// The catalog as a MegaDetector batch output file (format 1.4), the format camera-trap tools (Timelapse,
 /// EcoAssist, the MegaDetector postprocessing scripts) read. trapline classifies whole frames and does not
-/// locate animals, so an image with an animal has one detection covering the whole frame (`bbox` [0, 0, 1, 1]),
-/// its confidence the animal probability, its classifications the top classes; a blank image has no
-/// detections; an image that failed has `failure`. Pending images are left out.
+/// locate animals, so an image with an animal, a person or a vehicle has one detection covering the whole frame
+/// (`bbox` [0, 0, 1, 1]) of that category, its confidence the probability of the category. An animal's
+/// classifications are the written taxon first (its category named by the scientific name, `Vulpes vulpes`),
+/// then the model's top classes (categories named by the class); a blank image has no detections; an image
+/// that failed has `failure`. Pending images are left out.
 public struct MegaDetectorExport: Encodable {
     struct Info: Encodable {
         let formatVersion = "1.4"
@@ -21,8 +23,11 @@ public struct MegaDetectorExport: Encodable {
         }
     }
 
+    /// Category ids of the written taxa start here, clear of any class index.
+    static let taxonCategoryBase = 100_000
+
     struct Detection: Encodable {
-        let category = "1"
+        var category = "1"
         let conf: Double
         let bbox: [Double] = [0, 0, 1, 1]
         let classifications: [[ClassificationValue]]
@@ -71,12 +76,13 @@ public struct MegaDetectorExport: Encodable {
             db,
             sql: """
                 SELECT m.filePath, m.status, m.errorCode, m.error, o.observationType, o.animalProbability, o.topClasses,
-                       o.classifiedBy, o.classificationTimestamp
+                       o.classifiedBy, o.classificationTimestamp, o.scientificName, o.classificationProbability
                 FROM media m LEFT JOIN observations o ON o.mediaID = m.mediaID
                 WHERE m.status != 'pending' ORDER BY m.filePath
                 """
         )
         var categories: [String: String] = [:]
+        var taxonCategories: [String: String] = [:]
         var images: [Image] = []
         var classifier = "trapline"
         var latest = ""
@@ -91,7 +97,14 @@ public struct MegaDetectorExport: Encodable {
             }
             classifier = row["classifiedBy"] ?? classifier
             latest = max(latest, row["classificationTimestamp"] ?? "")
-            guard (row["observationType"] as String?) == "animal" else {
+            let type: String? = row["observationType"]
+            if let category = ["human": "2", "vehicle": "3"][type ?? ""] {
+                let detection = Detection(
+                    category: category, conf: row["classificationProbability"] ?? 0, classifications: [])
+                images.append(Image(file: file, detections: [detection], failure: nil))
+                continue
+            }
+            guard type == "animal" else {
                 images.append(Image(file: file, detections: [], failure: nil))
                 continue
             }
@@ -99,8 +112,17 @@ public struct MegaDetectorExport: Encodable {
                 (try? JSONDecoder().decode([TopClass].self, from: Data(((row["topClasses"] as String?) ?? "[]").utf8)))
                 ?? []
             for entry in top { categories[String(entry.index)] = entry.name }
-            let classifications = top.map {
+            var classifications = top.map {
                 [ClassificationValue.category(String($0.index)), .confidence($0.probability)]
+            }
+            if let name = row["scientificName"] as String?, !name.isEmpty {
+                let id =
+                    taxonCategories[name]
+                    ?? String(Self.taxonCategoryBase + taxonCategories.count)
+                taxonCategories[name] = id
+                categories[id] = name
+                classifications.insert(
+                    [.category(id), .confidence(row["classificationProbability"] ?? 0)], at: 0)
             }
             images.append(
                 Image(

@@ -1,23 +1,39 @@
 /// One image's label, in the catalog's terms.
 public struct LabelRecord: Sendable, Equatable {
+    /// Camtrap DP's observation types the labeller writes.
+    public static let observationTypes = ["animal", "human", "vehicle", "blank"]
+
     public var mediaID: String
-    public var isBlank: Bool
-    /// The top class's name (for an animal, the species as the model knows it).
-    public var scientificName: String
+    /// `animal`, `human`, `vehicle` or `blank`.
+    public var observationType: String
+    /// The written taxon's Latin name (`Vulpes vulpes`, `Canidae`); nil for anything but an animal.
+    public var scientificName: String?
+    /// `species`, `genus`, `family`, `order`, `class` or `kingdom`, when there is a scientific name from a taxonomy.
+    public var taxonRank: String?
+    /// The common name of what is written (`red fox`; `pickup` for a vehicle), where known.
+    public var vernacularName: String?
+    /// The model's most probable class.
     public var classIndex: Int
+    /// The probability of what is written: the summed probability of the taxon's classes for an animal.
     public var probability: Double
     public var animalProbability: Double
     /// The top-K alternatives as JSON: `[{"index": 335, "name": "...", "probability": 0.68}, ...]`.
     public var topClassesJSON: String
 
+    /// Whether the frame shows no animal, person or vehicle.
+    public var isBlank: Bool { observationType == "blank" }
+
     /// Creates a label record.
     public init(
-        mediaID: String, isBlank: Bool, scientificName: String, classIndex: Int, probability: Double,
-        animalProbability: Double, topClassesJSON: String
+        mediaID: String, observationType: String, scientificName: String?, taxonRank: String? = nil,
+        vernacularName: String? = nil, classIndex: Int, probability: Double, animalProbability: Double,
+        topClassesJSON: String
     ) {
         self.mediaID = mediaID
-        self.isBlank = isBlank
+        self.observationType = observationType
         self.scientificName = scientificName
+        self.taxonRank = taxonRank
+        self.vernacularName = vernacularName
         self.classIndex = classIndex
         self.probability = probability
         self.animalProbability = animalProbability

@@ -17,7 +17,76 @@ enum Migrations {
                     """
             )
         }
+        migrator.registerMigration("v3-taxonomy", migrate: addTaxonomy)
         return migrator
+    }
+
+    /// Scientific names with their rank, vernacular names, and Camtrap DP's human and vehicle observation types.
+    /// SQLite cannot change a CHECK constraint in place, so the observations table is rebuilt, rows and all.
+    /// Rows written before hold an ImageNet class description in `scientificName`, not a Latin name: it moves to
+    /// `vernacularName`, and their `scientificName` and `taxonRank` stay empty.
+    private static func addTaxonomy(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP VIEW species_counts;
+                DROP VIEW latest_observations;
+                CREATE TABLE observations_v3 (
+                    observationID TEXT PRIMARY KEY NOT NULL,
+                    deploymentID TEXT NOT NULL REFERENCES deployments(deploymentID),
+                    mediaID TEXT NOT NULL REFERENCES media(mediaID),
+                    eventID TEXT,
+                    eventStart TEXT,
+                    eventEnd TEXT,
+                    observationLevel TEXT NOT NULL DEFAULT 'media',
+                    observationType TEXT NOT NULL CHECK (observationType IN ('animal', 'human', 'vehicle', 'blank')),
+                    scientificName TEXT,
+                    taxonRank TEXT CHECK (taxonRank IN ('species', 'genus', 'family', 'order', 'class', 'phylum',
+                                                        'kingdom')),
+                    vernacularName TEXT,
+                    classIndex INTEGER NOT NULL,
+                    count INTEGER,
+                    classificationMethod TEXT NOT NULL DEFAULT 'machine',
+                    classifiedBy TEXT NOT NULL,
+                    classificationTimestamp TEXT NOT NULL,
+                    classificationProbability REAL NOT NULL,
+                    animalProbability REAL NOT NULL,
+                    topClasses TEXT NOT NULL,
+                    modelID TEXT NOT NULL REFERENCES models(modelID),
+                    pruneLevels TEXT NOT NULL,
+                    batchID INTEGER NOT NULL REFERENCES batches(batchID)
+                );
+                INSERT INTO observations_v3 (observationID, deploymentID, mediaID, eventID, eventStart, eventEnd,
+                    observationLevel, observationType, scientificName, taxonRank, vernacularName, classIndex, count,
+                    classificationMethod, classifiedBy, classificationTimestamp, classificationProbability,
+                    animalProbability, topClasses, modelID, pruneLevels, batchID)
+                SELECT observationID, deploymentID, mediaID, eventID, eventStart, eventEnd, observationLevel,
+                    observationType, NULL, NULL, scientificName, classIndex, count, classificationMethod, classifiedBy,
+                    classificationTimestamp, classificationProbability, animalProbability, topClasses, modelID,
+                    pruneLevels, batchID
+                FROM observations;
+                DROP TABLE observations;
+                ALTER TABLE observations_v3 RENAME TO observations;
+                CREATE UNIQUE INDEX observations_media ON observations(mediaID);
+                CREATE INDEX observations_name ON observations(scientificName, taxonRank);
+                CREATE VIEW species_counts AS
+                    SELECT o.scientificName AS scientificName, o.taxonRank AS taxonRank,
+                           o.vernacularName AS vernacularName, o.deploymentID AS deploymentID,
+                           COUNT(*) AS images, COUNT(DISTINCT o.eventID) AS events,
+                           MIN(m.timestamp) AS firstSeen, MAX(m.timestamp) AS lastSeen
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    WHERE o.observationType = 'animal'
+                    GROUP BY o.scientificName, o.taxonRank, o.vernacularName, o.deploymentID
+                    ORDER BY images DESC;
+                CREATE VIEW latest_observations AS
+                    SELECT m.timestamp AS timestamp, m.deploymentID AS deploymentID, m.filePath AS filePath,
+                           o.observationType AS observationType, o.scientificName AS scientificName,
+                           o.taxonRank AS taxonRank, o.vernacularName AS vernacularName,
+                           ROUND(o.classificationProbability, 3) AS probability,
+                           ROUND(o.animalProbability, 3) AS animalProbability, o.pruneLevels AS pruneLevels
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    ORDER BY o.classificationTimestamp DESC, m.timestamp DESC;
+                """
+        )
     }
 
     private static func createTables(_ db: Database) throws {

@@ -11,34 +11,107 @@ public struct ClassScore: Sendable, Equatable, Codable {
     public var probability: Float
 }
 
+/// What a frame shows, in Camtrap DP's observation types.
+public enum ObservationType: String, Sendable, Codable, CaseIterable {
+    case animal, human, vehicle, blank
+}
+
+/// The label written for a frame: a taxon rolled up to the rank the probabilities support (animals), or
+/// the most probable class of its type (people, vehicles), with the probability of what is written.
+public struct WrittenLabel: Sendable, Equatable, Codable {
+    /// The Latin name (`Vulpes vulpes`, `Canidae`); nil for blank frames, people and vehicles. A model without
+    /// a taxonomy (a site classifier) has only its class names, and the top animal class's name is written.
+    public var scientificName: String?
+    /// `species`, `genus`, `family`, `order`, `class` or `kingdom`; nil where there is no scientific name.
+    public var taxonRank: String?
+    /// The common name (`red fox`, `dog`, `pickup`), where known.
+    public var vernacularName: String?
+    /// The summed probability of every class under the written taxon (animals), of every class of the type
+    /// (people, vehicles), or of no animal (blank).
+    public var probability: Float
+}
+
 /// What the labeller says of one image.
 public struct ImageLabel: Sendable, Equatable {
     /// The most probable classes, best first.
     public var top: [ClassScore]
     /// The summed probability of every animal class.
     public var animalProbability: Float
-    /// True when the animal probability is under the blank threshold: no animal in the frame.
-    public var isBlank: Bool
+    /// Animal, human, vehicle, or blank (none of them reaches the blank threshold).
+    public var observationType: ObservationType
+    /// The label the catalog writes.
+    public var written: WrittenLabel
+    /// True when no animal, person or vehicle reaches the blank threshold.
+    public var isBlank: Bool { observationType == .blank }
 }
 
-/// Turns logits into labels: softmax, top-K, the animal mass, and blank detection.
+/// Turns logits into labels: softmax, top-K, the animal/human/vehicle masses, the blank decision, and the
+/// written taxon, rolled up the model's taxonomy to the deepest rank whose summed probability reaches the
+/// roll-up threshold (docs/taxonomy.md).
 public struct Labeler: Sendable {
     public let metadata: ModelMetadata
     public var topK: Int
-    /// Frames whose animal probability is below this are `blank`.
+    /// Frames where neither the animal, the human nor the vehicle mass reaches this are `blank`.
     public var blankThreshold: Float
-    private let animal: [Bool]
+    /// The written taxon is the deepest whose summed probability reaches this.
+    public var rollupThreshold: Float
+    private let types: [Taxonomy.ClassType]
+    /// Per class, its taxa from the deepest up (empty without a taxonomy).
+    private let lineages: [[Int]]
+    /// Per class, whether the site's species list allows it (all animal classes when there is no list).
+    private let allowed: [Bool]
+    /// The ranks the roll-up walks, deepest first, before it settles for `animal`.
+    static let rollupRanks = ["species", "genus", "family", "order", "class"]
+    public static let defaultRollupThreshold: Float = 0.5
 
     /// Creates a labeller.
     /// - Parameters:
-    ///   - metadata: The model's metadata (class names and animal classes).
+    ///   - metadata: The model's metadata (class names, animal classes, taxonomy).
     ///   - topK: How many classes to report (at least 1).
-    ///   - blankThreshold: The animal probability under which a frame is blank.
-    public init(metadata: ModelMetadata, topK: Int = 5, blankThreshold: Float = 0.5) {
+    ///   - blankThreshold: The mass under which a frame is blank.
+    ///   - rollupThreshold: The summed probability the written taxon must reach.
+    ///   - taxa: A site's species list: scientific names at any rank; animal labels are restricted to these
+    ///     taxa and those below them, renormalised. Empty for no restriction.
+    /// - Throws: `InferenceError` (`invalid-argument`) naming a taxon the model's taxonomy lacks, or a list given
+    ///   for a model without a taxonomy.
+    public init(
+        metadata: ModelMetadata, topK: Int = 5, blankThreshold: Float = 0.5,
+        rollupThreshold: Float = Labeler.defaultRollupThreshold, taxa: [String] = []
+    ) throws {
         self.metadata = metadata
         self.topK = max(1, min(topK, metadata.classes.names.count))
         self.blankThreshold = blankThreshold
-        self.animal = metadata.classes.names.indices.map { metadata.isAnimal($0) }
+        self.rollupThreshold = rollupThreshold
+        let count = metadata.classes.names.count
+        if let taxonomy = metadata.taxonomy {
+            types = taxonomy.classes.map(\.type)
+            lineages = (0..<count).map { taxonomy.lineage(ofClass: $0) }
+        } else {
+            types = (0..<count).map { metadata.isAnimal($0) ? .animal : .unknown }
+            lineages = Array(repeating: [], count: count)
+        }
+        allowed = try Self.allowedClasses(metadata, types, lineages, taxa)
+    }
+
+    private static func allowedClasses(
+        _ metadata: ModelMetadata, _ types: [Taxonomy.ClassType], _ lineages: [[Int]], _ names: [String]
+    ) throws -> [Bool] {
+        guard !names.isEmpty else { return types.map { $0 == .animal } }
+        guard let taxonomy = metadata.taxonomy else {
+            throw InferenceError.argument(
+                "labels.taxa needs a model with a taxonomy; \(metadata.name) has none")
+        }
+        var wanted = Set<Int>()
+        for name in names {
+            let key = name.trimmingSpaces.lowercased()
+            guard let index = taxonomy.taxa.firstIndex(where: { $0.name.lowercased() == key }) else {
+                throw InferenceError.argument(
+                    "\"\(name)\" is not a taxon of \(metadata.name)'s taxonomy "
+                        + "(give scientific names, such as Vulpes vulpes, Ardeidae or Cervidae)")
+            }
+            wanted.insert(index)
+        }
+        return zip(types, lineages).map { type, lineage in type == .animal && lineage.contains(where: wanted.contains) }
     }
 
     /// Labels one image's logits.
@@ -46,13 +119,70 @@ public struct Labeler: Sendable {
     /// - Returns: The label.
     public func label(_ logits: ArraySlice<Float>) -> ImageLabel {
         let probabilities = Self.softmax(logits)
-        var animalMass: Float = 0
-        for (index, p) in probabilities.enumerated() where animal[index] { animalMass += p }
+        var mass: [Taxonomy.ClassType: Float] = [:]
+        for (index, p) in probabilities.enumerated() { mass[types[index], default: 0] += p }
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
         let top = order.prefix(topK).map {
             ClassScore(index: $0, name: metadata.classes.names[$0], probability: probabilities[$0])
         }
-        return ImageLabel(top: top, animalProbability: animalMass, isBlank: animalMass < blankThreshold)
+        let animal = mass[.animal, default: 0]
+        let human = mass[.human, default: 0]
+        let vehicle = mass[.vehicle, default: 0]
+        let type: ObservationType
+        let written: WrittenLabel
+        if animal >= blankThreshold {
+            type = .animal
+            written = animalLabel(probabilities, animalMass: animal, order: order)
+        } else if max(human, vehicle) >= blankThreshold {
+            type = human >= vehicle ? .human : .vehicle
+            let kind: Taxonomy.ClassType = type == .human ? .human : .vehicle
+            let best = order.first { types[$0] == kind }
+            written = WrittenLabel(
+                scientificName: nil, taxonRank: nil, vernacularName: best.map(vernacular),
+                probability: max(human, vehicle))
+        } else {
+            type = .blank
+            written = WrittenLabel(scientificName: nil, taxonRank: nil, vernacularName: nil, probability: 1 - animal)
+        }
+        return ImageLabel(top: top, animalProbability: animal, observationType: type, written: written)
+    }
+
+    private func vernacular(_ index: Int) -> String {
+        metadata.taxonomy?.classes[index].vernacular ?? metadata.classes.names[index]
+    }
+
+    /// The deepest taxon whose summed probability reaches the roll-up threshold, else `animal`.
+    private func animalLabel(_ probabilities: [Float], animalMass: Float, order: [Int]) -> WrittenLabel {
+        guard let taxonomy = metadata.taxonomy else {
+            // Without a taxonomy the class name is all there is (a site classifier's own class names).
+            let best = order.first { types[$0] == .animal } ?? order[0]
+            return WrittenLabel(
+                scientificName: metadata.classes.names[best], taxonRank: nil, vernacularName: nil,
+                probability: probabilities[best])
+        }
+        // With a species list, the allowed classes share the whole animal mass in proportion.
+        var allowedMass: Float = 0
+        for (index, p) in probabilities.enumerated() where allowed[index] { allowedMass += p }
+        let scale = allowedMass > 0 ? animalMass / allowedMass : 0
+        var taxonMass = [Float](repeating: 0, count: taxonomy.taxa.count)
+        for (index, p) in probabilities.enumerated() where allowed[index] {
+            for taxon in lineages[index] { taxonMass[taxon] += p * scale }
+        }
+        for rank in Self.rollupRanks {
+            var best: Int?
+            for (index, taxon) in taxonomy.taxa.enumerated() where taxon.rank == rank {
+                if best == nil || taxonMass[index] > taxonMass[best!] { best = index }
+            }
+            if let best, taxonMass[best] >= rollupThreshold {
+                let taxon = taxonomy.taxa[best]
+                return WrittenLabel(
+                    scientificName: taxon.name, taxonRank: taxon.rank,
+                    vernacularName: taxon.vernacular.flatMap { $0.isEmpty ? nil : $0 }, probability: taxonMass[best])
+            }
+        }
+        let kingdom = taxonomy.taxa.first { $0.rank == "kingdom" && $0.name == "Animalia" }
+        return WrittenLabel(
+            scientificName: kingdom?.name, taxonRank: kingdom?.rank, vernacularName: "animal", probability: animalMass)
     }
 
     /// A numerically stable softmax.
@@ -67,4 +197,13 @@ public struct Labeler: Sendable {
 
 extension Float {
     fileprivate func exp() -> Float { expf(self) }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
 }

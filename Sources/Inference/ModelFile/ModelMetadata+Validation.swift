@@ -18,6 +18,7 @@ extension ModelMetadata {
         try validateLevels()
         try validatePlans()
         try validateClasses()
+        try taxonomy?.validate(classCount: classes.names.count, isAnimal: isAnimal)
     }
 
     private func validateInput() throws {

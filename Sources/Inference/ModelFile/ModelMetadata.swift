@@ -49,6 +49,8 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     public var license: String?
     /// Measured accuracy of the pruned network (the controller's accuracy curves), if the file carries them.
     public var accuracy: AccuracyCurves?
+    /// Scientific names, ranks and observation types of the classes, if the file carries them.
+    public var taxonomy: Taxonomy?
 
     /// Top-1 agreement with the unpruned original, per prune level: for each slice of one plan with only that
     /// slice pruned, and for every unit pruned alike.

@@ -1,0 +1,111 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Inference
+
+/// The written label: observation types, the roll-up along the bundled model's taxonomy, a site's species list.
+/// Logits are built from chosen probabilities (the logarithms), so the expected sums are known exactly.
+@Suite struct LabelerTests {
+    static let metadata: ModelMetadata? = try? EngineTests.model().metadata
+
+    /// Logits whose softmax gives `chosen` their probabilities, 1e-7 to every other class, and what is left to
+    /// rapeseed (class 984, a plant: neither animal, person nor vehicle).
+    static func logits(_ chosen: [Int: Float], classes: Int = 1000) -> [Float] {
+        let sink = 984
+        let others: Float = 1e-7
+        let left = 1 - chosen.values.reduce(0, +) - others * Float(classes - chosen.count - 1)
+        return (0..<classes).map { log(chosen[$0] ?? ($0 == sink ? left : others)) }
+    }
+
+    static func label(_ chosen: [Int: Float], taxa: [String] = [], threshold: Float = 0.5) throws -> ImageLabel {
+        let labeler = try Labeler(metadata: try #require(metadata), rollupThreshold: threshold, taxa: taxa)
+        return labeler.label(logits(chosen)[...])
+    }
+
+    // Probability sums below are of at most 1000 float32 terms: within 1000 * 2^-24 = 6e-5 of exact, plus the
+    // softmax's own rounding of a few ulp per term and the 1e-7 given to each of up to 1000 other classes (1e-4);
+    // 1e-3 covers all three and is far below every margin the tests use (0.02 or more).
+    static let sumTolerance: Float = 1e-3
+
+    @Test func dogBreedsRollUpToTheirSpecies() throws {
+        // German shepherd 0.3, malamute 0.15, Siberian husky 0.1: no breed reaches 0.5, the species does.
+        let label = try Self.label([235: 0.3, 249: 0.15, 250: 0.1])
+        #expect(label.observationType == .animal)
+        #expect(label.written.scientificName == "Canis familiaris" && label.written.taxonRank == "species")
+        #expect(label.written.vernacularName == "dog")
+        #expect(abs(label.written.probability - 0.55) < Self.sumTolerance)
+        #expect(label.top.map(\.index).prefix(2) == [984, 235], "the raw top classes: rapeseed 0.45, then the breed")
+    }
+
+    @Test func splitMassClimbsToGenusFamilyClassThenAnimal() throws {
+        // red fox 0.3 + kit fox 0.25: genus Vulpes.
+        let vulpes = try Self.label([277: 0.3, 278: 0.25])
+        #expect(vulpes.written.scientificName == "Vulpes" && vulpes.written.taxonRank == "genus")
+        // red fox 0.3 + grey fox (Urocyon) 0.25: no genus has 0.5, family Canidae does.
+        let canidae = try Self.label([277: 0.3, 280: 0.25])
+        #expect(canidae.written.scientificName == "Canidae" && canidae.written.taxonRank == "family")
+        // red fox 0.3 + tabby cat 0.25: order Carnivora.
+        let carnivora = try Self.label([277: 0.3, 281: 0.25])
+        #expect(carnivora.written.scientificName == "Carnivora" && carnivora.written.taxonRank == "order")
+        // tench (a fish) 0.3 + goldfinch (a bird) 0.25: no class has 0.5; the label is `animal`, at 0.55.
+        let animal = try Self.label([0: 0.3, 11: 0.25])
+        #expect(animal.observationType == .animal)
+        #expect(animal.written.scientificName == "Animalia" && animal.written.taxonRank == "kingdom")
+        #expect(animal.written.vernacularName == "animal")
+        #expect(abs(animal.written.probability - animal.animalProbability) < Self.sumTolerance)
+        // A lower threshold stops deeper: red fox alone at 0.3 is written when 0.25 suffices.
+        let lenient = try Self.label([277: 0.3, 280: 0.25], threshold: 0.25)
+        #expect(lenient.written.scientificName == "Vulpes vulpes" && lenient.written.taxonRank == "species")
+    }
+
+    @Test func peopleVehiclesAndBlankFrames() throws {
+        let diver = try Self.label([983: 0.7])
+        #expect(diver.observationType == .human && diver.written.vernacularName == "scuba diver")
+        #expect(diver.written.scientificName == nil && diver.written.taxonRank == nil)
+        let pickup = try Self.label([717: 0.6])
+        #expect(pickup.observationType == .vehicle && pickup.written.vernacularName == "pickup")
+        // Buckeye (a plant) 0.9: not an animal, person or vehicle: blank, with the probability of no animal.
+        let blank = try Self.label([990: 0.9])
+        #expect(blank.isBlank && blank.written.scientificName == nil)
+        #expect(abs(blank.written.probability - (1 - blank.animalProbability)) < Self.sumTolerance)
+        // An animal at the blank threshold wins over a person below it.
+        let both = try Self.label([277: 0.52, 983: 0.45])
+        #expect(both.observationType == .animal)
+    }
+
+    @Test func aSiteListRestrictsAndRenormalises() throws {
+        // Bighorn 0.45, sorrel (a horse) 0.2: without a list only the class Mammalia reaches 0.5 ...
+        let open = try Self.label([349: 0.45, 339: 0.2])
+        #expect(open.written.scientificName == "Mammalia" && open.written.taxonRank == "class")
+        // ... with Equidae and Vulpes vulpes listed, the sorrel's share takes the whole animal mass: Equus caballus.
+        let listed = try Self.label([349: 0.45, 339: 0.2], taxa: ["Equidae", "vulpes vulpes"])
+        #expect(listed.written.scientificName == "Equus caballus" && listed.written.taxonRank == "species")
+        #expect(abs(listed.written.probability - listed.animalProbability) < Self.sumTolerance)
+        #expect(listed.top.map(\.index).prefix(2) == [349, 984], "the raw top classes are kept as they are")
+        // The blank decision does not depend on the list: an animal not on it is still an animal.
+        let fox = try Self.label([277: 0.9], taxa: ["Equidae"])
+        #expect(fox.observationType == .animal)
+    }
+
+    @Test func unknownTaxaAreRefusedByName() throws {
+        let metadata = try #require(Self.metadata)
+        do {
+            _ = try Labeler(metadata: metadata, taxa: ["Ardeidae", "Equidea"])
+            Issue.record("an unknown taxon was accepted")
+        } catch let error as InferenceError {
+            #expect(error.code == .invalidArgument && error.message.contains("\"Equidea\" is not a taxon"))
+        }
+        var bare = metadata
+        bare.taxonomy = nil
+        #expect(throws: InferenceError.self) { try Labeler(metadata: bare, taxa: ["Ardeidae"]) }
+    }
+
+    @Test func withoutATaxonomyTheClassNameIsWritten() throws {
+        var bare = try #require(Self.metadata)
+        bare.taxonomy = nil
+        let label = try Labeler(metadata: bare).label(Self.logits([335: 0.8])[...])
+        #expect(label.observationType == .animal)
+        #expect(label.written.scientificName == bare.classes.names[335] && label.written.taxonRank == nil)
+    }
+}
