@@ -41,6 +41,8 @@ import Testing
         ("batch:\n  maxSize: lots\n", "batch.maxSize"),
         ("watch:\n  mode: fanotify\n", "watch.mode"),
         ("labels:\n  blankThreshold: 1.5\n", "labels.blankThreshold"),
+        ("labels:\n  rollupThreshold: -0.1\n", "labels.rollupThreshold"),
+        ("labels:\n  taxa: [Equidae, \"  \"]\n", "labels.taxa"),
         ("model:\n  crop: left\n", "model.crop"),
         ("log:\n  level: chatty\n", "log.level"),
         ("batch:\n  sloSeconds: -1\n", "batch.sloSeconds"),

@@ -28,6 +28,11 @@ import Testing
             #expect(top.count == 3)
             #expect(top.first?["index"] as? Int == 335)  // fox squirrel
             #expect(images[0]["blank"] as? Bool == false)
+            // The written label: fox squirrel alone holds 0.69, so the roll-up stops at its species.
+            #expect(images[0]["observationType"] as? String == "animal")
+            let label = try #require(images[0]["label"] as? [String: Any])
+            #expect(label["scientificName"] as? String == "Sciurus niger" && label["taxonRank"] as? String == "species")
+            #expect(label["vernacularName"] as? String == "fox squirrel")
             #expect((images[1]["error"] as? [String: Any])?["code"] as? String == "not-jpeg")
             #expect(images[2]["ok"] as? Bool == true)
             #expect(images[2]["blank"] as? Bool == true)  // a leaf on the ground: no animal
@@ -47,6 +52,27 @@ import Testing
             let name = try #require((image["top"] as? [[String: Any]])?.first?["name"] as? String)
             #expect(text.output.contains(name), "level \(level)")
         }
+    }
+
+    @Test func theLabelRollsUpAndASpeciesListRestrictsIt() throws {
+        // darknet's eagle: kite 0.33 and bald eagle 0.29, neither reaches 0.5; their family, Accipitridae, does.
+        let eagle = try Fixtures.system("/usr/share/darknet/data/eagle.jpg")
+        let open = try runCommand(InspectCommandTests.binary(), ["classify", "--model", Self.model, eagle])
+        #expect(open.output.contains("animal  Accipitridae (family)"), "\(open.output)")
+        // darknet's horses: the top class is bighorn at 0.14.
+        let horses = try Fixtures.system("/usr/share/darknet/data/horses.jpg")
+        // A site that lists only horses and foxes: the horse classes take the animal mass, Equus caballus.
+        let listed = try runCommand(
+            InspectCommandTests.binary(),
+            ["classify", "--model", Self.model, "--taxa", "Equidae,Vulpes vulpes", horses])
+        #expect(listed.output.contains("animal  Equus caballus (species, horse)"), "\(listed.output)")
+        let stricter = try runCommand(
+            InspectCommandTests.binary(), ["classify", "--model", Self.model, "--rollup-threshold", "0.9", horses])
+        #expect(stricter.output.contains("animal  Animalia (kingdom, animal)"), "\(stricter.output)")
+        let unknown = try runCommand(
+            InspectCommandTests.binary(), ["classify", "--model", Self.model, "--taxa", "Equidea", horses],
+            check: false)
+        #expect(unknown.status == 64 && unknown.errorOutput.contains("\"Equidea\" is not a taxon"))
     }
 
     @Test func unknownLevelIsAUsageError() throws {

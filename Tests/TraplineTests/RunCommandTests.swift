@@ -204,6 +204,15 @@ import Testing
         #expect(result.errorOutput.contains("labels.blankThreshold"))
     }
 
+    @Test func anUnknownTaxonInTheSpeciesListStopsStartUpByName() throws {
+        let site = try Site(extraConfig: "labels:\n  taxa: [Ardeidae, Equidea]\n")
+        defer { site.directory.remove() }
+        let result = try runCommand(InspectCommandTests.binary(), ["run", "--config", site.config], check: false)
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("labels.taxa") && result.errorOutput.contains("\"Equidea\" is not a taxon"))
+        #expect(!result.errorOutput.contains("Ardeidae\" is not"))
+    }
+
     /// A 320x213 JPEG made from a real photo, so hundreds of them decode quickly.
     static func smallJPEG(_ directory: TemporaryDirectory) throws -> [UInt8] {
         let ppm = directory.file("small.ppm")
