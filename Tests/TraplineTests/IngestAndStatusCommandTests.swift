@@ -104,13 +104,18 @@ import Testing
         for image in images where image["failure"] == nil {
             let detections = try #require(image["detections"] as? [[String: Any]])
             for detection in detections {
-                #expect(detection["category"] as? String == "1")
+                #expect(["1", "2", "3"].contains(detection["category"] as? String ?? ""))
                 #expect(detection["bbox"] as? [Double] == [0, 0, 1, 1])
                 let classifications = try #require(detection["classifications"] as? [[Any]])
                 for pair in classifications {
                     let category = try #require(pair.first as? String)
                     #expect(categories[category] != nil)
                     #expect((pair.last as? Double).map { (0...1).contains($0) } == true)
+                }
+                // An animal's first classification is the written taxon, named by its Latin name.
+                if detection["category"] as? String == "1", let first = classifications.first?.first as? String {
+                    #expect(Int(first).map { $0 >= 100_000 } == true)
+                    #expect(categories[first].map { !$0.contains(",") && $0.first?.isUppercase == true } == true)
                 }
             }
         }
