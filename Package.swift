@@ -40,6 +40,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.96.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.34.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.27.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libjpeg-turbo behind a C shim: libjpeg reports errors by longjmp, which must never cross Swift frames.
@@ -108,13 +111,32 @@ let package = Package(
             ],
             swiftSettings: numeric
         ),
+        // The head's status page and Prometheus metrics (Hummingbird 2): read-only views of the catalog and the ring.
+        .target(
+            name: "StatusPage",
+            dependencies: [
+                "Catalog", "Imaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The pruning controller: pure logic over numbers, tested with simulated inputs.
         .target(name: "Control", swiftSettings: strict),
         .target(
             name: "Appliance",
             dependencies: [
-                "Imaging", "Inference", "Catalog", "Ingest", "Ring", "Control",
+                "Imaging", "Inference", "Catalog", "Ingest", "Ring", "Control", "StatusPage",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -131,6 +153,7 @@ let package = Package(
                 "Appliance",
                 "Ring",
                 "Control",
+                "StatusPage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -188,6 +211,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: strict),
+        .testTarget(
+            name: "StatusPageTests", dependencies: ["StatusPage", "Catalog", "Imaging", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "TraplineTests", dependencies: ["trapline", "Inference", "TestSupport"], swiftSettings: strict),
     ]

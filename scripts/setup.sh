@@ -22,7 +22,7 @@ done
 
 build_packages=(pkg-config libjpeg62-turbo-dev libopenblas-dev libsqlite3-dev)
 test_packages=(libjpeg-turbo-progs libjxl-testdata libimage-exiftool-perl plasma-workspace-wallpapers opencv-doc python3-pip
-  darknet sqlite3 util-linux tuxpaint-stamps-default wordnet-base)
+  darknet sqlite3 util-linux tuxpaint-stamps-default wordnet-base chromium prometheus curl)
 # qemu-user emulates an x86-64 CPU that OpenBLAS does not recognise, for the kernel-selection tests.
 [[ $(uname -m) == x86_64 ]] && test_packages+=(qemu-user)
 run_packages=(darknet sqlite3)

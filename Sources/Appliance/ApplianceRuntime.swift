@@ -3,6 +3,7 @@ import FoundationEssentials
 import Inference
 import Ingest
 import Logging
+import StatusPage
 
 #if canImport(Glibc)
     import Glibc
@@ -17,6 +18,8 @@ public struct ApplianceRuntime: Sendable {
     public let modelPath: String
     public let model: Model
     public let modelID: String
+    /// The status page's thumbnails, when the page is on.
+    public let thumbnails: ThumbnailStore?
 
     /// Opens the catalog (creating its folder), loads and registers the model.
     /// - Parameters:
@@ -43,7 +46,17 @@ public struct ApplianceRuntime: Sendable {
         modelPath = path
         self.model = model
         modelID = sha
-        labeling = try LabelingStage(model: model, modelID: sha, config: config)
+        if config.httpListen != nil {
+            let folder = Self.parent(of: config.catalogPath) + "/thumbnails"
+            do {
+                thumbnails = try ThumbnailStore(folder: folder, limitBytes: config.httpThumbnailMegabytes << 20)
+            } catch {
+                throw ConfigError(key: "catalog.path", "cannot create the thumbnail folder \(folder): \(error)")
+            }
+        } else {
+            thumbnails = nil
+        }
+        labeling = try LabelingStage(model: model, modelID: sha, config: config, thumbnails: thumbnails)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var summary = model.metadata

@@ -251,3 +251,73 @@ int CJPEG_decoder_decode_rgb(CJPEG_decoder *decoder, uint8_t *pixels, size_t cap
     if (decoder->fatal_warning != CJPEG_OK) return fail(decoder, decoder->fatal_warning);
     return CJPEG_OK;
 }
+
+// Encoding (thumbnails): the same longjmp discipline as decoding, with its own small error manager.
+typedef struct {
+    struct jpeg_error_mgr err;
+    jmp_buf jump;
+    char *message;
+    int status;
+} encoder_error;
+
+static void on_encode_error(j_common_ptr cinfo) {
+    encoder_error *error = (encoder_error *)cinfo->err;
+    char text[JMSG_LENGTH_MAX];
+    cinfo->err->format_message(cinfo, text);
+    snprintf(error->message, 256, "%s", text);
+    error->status = (cinfo->err->msg_code == JERR_OUT_OF_MEMORY) ? CJPEG_NO_MEMORY : CJPEG_ERROR;
+    longjmp(error->jump, 1);
+}
+
+int CJPEG_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, int quality, uint8_t **out,
+                     unsigned long *size, char *message) {
+    struct jpeg_compress_struct cinfo;
+    encoder_error error;
+    // volatile: read after a longjmp out of libjpeg.
+    uint8_t *volatile buffer = NULL;
+    volatile unsigned long length = 0;
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&error.err);
+    error.err.error_exit = on_encode_error;
+    error.err.output_message = on_output_message;
+    error.message = message;
+    error.status = CJPEG_OK;
+    message[0] = 0;
+    *out = NULL;
+    *size = 0;
+    if (width == 0 || height == 0 || width > 65500 || height > 65500 || quality < 1 || quality > 100) {
+        snprintf(message, 256, "cannot encode a %ux%u image at quality %d", width, height, quality);
+        return CJPEG_ERROR;
+    }
+    if (setjmp(error.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return error.status;
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *memory = NULL;
+    unsigned long memory_size = 0;
+    jpeg_mem_dest(&cinfo, &memory, &memory_size);
+    cinfo.image_width = width;
+    cinfo.image_height = height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * width * 3);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    buffer = memory;
+    length = memory_size;
+    jpeg_destroy_compress(&cinfo);
+    *out = buffer;
+    *size = length;
+    return CJPEG_OK;
+}
+
+void CJPEG_free(void *buffer) {
+    free(buffer);
+}

@@ -20,7 +20,7 @@ import Testing
         ///   answer, and two misses would bypass it.
         init(
             nodes: Int, encoding: String = "float16", transport: String = "framed", probeTimeout: Double = 10,
-            extraRing: String = ""
+            extraRing: String = "", http: String = "\"off\""
         ) throws {
             let ports = try freePorts(nodes)
             names = (0..<nodes).map { "n\($0)" }
@@ -40,7 +40,7 @@ import Testing
                       failAfter: 2
                       resendSeconds: 5
                     \(extraRing)
-                    """)
+                    """, http: http)
             try runCommand(InspectCommandTests.binary(), ["ring", "init", "--config", site.config])
             // The daemons run as nobody under a root test run: let them read their keys.
             Self.chownTree(credentials)

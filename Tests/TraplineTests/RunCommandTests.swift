@@ -18,7 +18,8 @@ import Testing
         let catalog: String
         let config: String
 
-        init(extraConfig: String = "") throws {
+        /// - Parameter http: `http.listen`; the page is off unless a test asks for it (tests run in parallel).
+        init(extraConfig: String = "", http: String = "\"off\"") throws {
             directory = try TemporaryDirectory()
             chmod(directory.path, 0o777)
             watch = directory.file("inbox")
@@ -42,6 +43,8 @@ import Testing
                   sloSeconds: 60
                 control:
                   profile: \(state)/profile.json
+                http:
+                  listen: \(http)
                 \(extraConfig)
                 """
             try yaml.write(toFile: config, atomically: true, encoding: .utf8)

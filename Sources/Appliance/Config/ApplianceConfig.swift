@@ -60,6 +60,16 @@ public struct ApplianceConfig: Sendable, Equatable {
     /// Where `trapline profile` stores this node's measured service times, and the node reads them.
     public var controlProfile = "/var/lib/trapline/profile.json"
 
+    /// Where the status page and `/metrics` listen (`host:port`); nil (`off` in the file) for no page.
+    public var httpListen: String? = "127.0.0.1:8470"
+    /// The thumbnails' total size limit, in MiB.
+    public var httpThumbnailMegabytes = 64
+    /// Basic authentication for the page: the user and a password hash (`trapline password-hash`).
+    public var httpUser: String?
+    public var httpPasswordHash: String?
+    /// Serve HTTPS with this node's ring certificate (`ring.credentials`), signed by the ring's CA.
+    public var httpTLS = false
+
     /// The embedded defaults.
     public init() {}
 }

@@ -15,7 +15,8 @@ public enum ConfigLoader {
         "ring.encoding", "ring.transport", "ring.dataPortOffset", "ring.security", "ring.credentials",
         "ring.maxInFlight", "ring.queueCapacity", "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter",
         "ring.resendSeconds", "control.policy", "control.staticLevels", "control.accuracyFloor",
-        "control.relaxAfter", "control.utilisation", "control.profile",
+        "control.relaxAfter", "control.utilisation", "control.profile", "http.listen", "http.thumbnailMegabytes",
+        "http.user", "http.passwordHash", "http.tls",
     ]
 
     /// Loads the configuration.

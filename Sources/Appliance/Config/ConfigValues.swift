@@ -1,4 +1,5 @@
 import Configuration
+import StatusPage
 
 /// Reads and validates every key, turning swift-configuration's lookups into `ApplianceConfig` and any bad value
 /// into a `ConfigError` that names its key.
@@ -43,6 +44,7 @@ struct ConfigValues {
             throw ConfigError(key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical")
         }
         try ring(into: &c)
+        try http(into: &c)
         for (key, value) in [("watch.folder", c.watchFolder), ("catalog.path", c.catalogPath)] where value.isEmpty {
             throw ConfigError(key: key, "must not be empty")
         }
@@ -95,5 +97,42 @@ struct ConfigValues {
             throw ConfigError(key: key, "must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
         }
         return value
+    }
+
+    func http(into c: inout ApplianceConfig) throws {
+        // YAML reads a bare `off` as false.
+        if (try? reader.requiredBool(forKey: ConfigKey("http.listen"))) == false {
+            c.httpListen = nil
+        } else if let listen = try string("http.listen") {
+            if ["off", "none", ""].contains(listen) {
+                c.httpListen = nil
+            } else {
+                guard StatusServerSettings.parse(listen: listen) != nil else {
+                    throw ConfigError(
+                        key: "http.listen", "must be host:port (127.0.0.1:8470) or off, not \"\(listen)\"")
+                }
+                c.httpListen = listen
+            }
+        }
+        c.httpThumbnailMegabytes = try int("http.thumbnailMegabytes", in: 1...65_536) ?? c.httpThumbnailMegabytes
+        c.httpUser = try string("http.user") ?? c.httpUser
+        c.httpPasswordHash = try string("http.passwordHash") ?? c.httpPasswordHash
+        if let hash = c.httpPasswordHash, !PasswordHash.isValid(hash) {
+            throw ConfigError(key: "http.passwordHash", "is not a hash made by `trapline password-hash`")
+        }
+        if (c.httpUser == nil) != (c.httpPasswordHash == nil) {
+            throw ConfigError(key: "http.user", "http.user and http.passwordHash go together")
+        }
+        c.httpTLS = try bool("http.tls") ?? c.httpTLS
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        do {
+            return try reader.requiredBool(forKey: ConfigKey(key))
+        } catch  where missing(error) {
+            return nil
+        } catch {
+            throw ConfigError(key: key, "must be true or false")
+        }
     }
 }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Imaging
 import Inference
 import Ingest
+import StatusPage
 
 /// Labels formed batches with the whole network on this node, off the cooperative thread pool: decoding and
 /// inference run on a dedicated serial queue, so the watcher and the service group stay responsive.
@@ -15,6 +16,7 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     public let levelIndex: Int
     public let levelFraction: Double
     private let classifier: ImageClassifier
+    private let thumbnails: ThumbnailStore?
     private let queue = DispatchQueue(label: "trapline.labeling")
 
     /// Creates the stage.
@@ -22,8 +24,9 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     ///   - model: The loaded model.
     ///   - modelID: The model file's SHA-256.
     ///   - config: Threads, level, crop, labels and limits.
+    ///   - thumbnails: Where the status page's thumbnails go, if it has any.
     /// - Throws: `ConfigError` when the configured level is not one of the model's.
-    public init(model: Model, modelID: String, config: ApplianceConfig) throws {
+    public init(model: Model, modelID: String, config: ApplianceConfig, thumbnails: ThumbnailStore? = nil) throws {
         guard let index = model.metadata.pruneLevels.firstIndex(where: { abs($0 - config.level) < 1e-9 }) else {
             let levels = model.metadata.pruneLevels.map { "\($0)" }.joined(separator: ", ")
             throw ConfigError(key: "model.level", "\(config.level) is not one of the model's levels: \(levels)")
@@ -32,12 +35,14 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         self.modelName = model.metadata.name
         self.levelIndex = index
         self.levelFraction = model.metadata.pruneLevels[index]
+        self.thumbnails = thumbnails
         classifier = ImageClassifier(
             engine: Engine(model: model, threads: config.threads),
             labeler: try Labeler(config: config, metadata: model.metadata),
             crop: config.crop.flatMap(CropPolicy.init(rawValue:)),
             limits: DecodeLimits(maxPixels: config.maxPixels),
-            batchSize: config.batchMaxSize
+            batchSize: config.batchMaxSize,
+            thumbnailWidth: thumbnails == nil ? nil : ThumbnailStore.width
         )
     }
 
@@ -59,7 +64,9 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         var failures: [FailureRecord] = []
         for (item, outcome) in zip(batch.items, outcomes) {
             switch outcome {
-            case .labeled(let label, _): labels.append(Self.record(item.mediaID, label))
+            case .labeled(let label, let prepared):
+                labels.append(Self.record(item.mediaID, label))
+                thumbnails?.keep(item.mediaID, prepared.thumbnail)
             case .failed(let error):
                 failures.append(
                     FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
@@ -99,5 +106,13 @@ extension Labeler {
         } catch let error as InferenceError {
             throw ConfigError(key: "labels.taxa", error.message)
         }
+    }
+}
+
+extension ThumbnailStore {
+    /// Stores a thumbnail if there is one; a thumbnail that cannot be written costs nothing but itself.
+    func keep(_ mediaID: String, _ image: RGBImage?) {
+        guard let image else { return }
+        try? store(mediaID: mediaID, image: image)
     }
 }

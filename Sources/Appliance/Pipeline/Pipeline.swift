@@ -3,6 +3,7 @@ import FoundationEssentials
 import Ingest
 import Logging
 import ServiceLifecycle
+import StatusPage
 
 /// The single-node appliance loop: files arrive (watcher or poller, plus a reconcile scan at start), are read
 /// into the catalog, grouped into batches with deadlines, labelled, and committed in one transaction per batch.
@@ -123,6 +124,7 @@ public final class Pipeline: Service, @unchecked Sendable {
         }
         startBatches()
         load.setWaiting(former.count)
+        ApplianceMetrics.queues(waiting: former.count, inFlight: inFlight.count)
     }
 
     /// Sends formed batches out for labelling while fewer than the stage's limit are out.
@@ -151,6 +153,7 @@ public final class Pipeline: Service, @unchecked Sendable {
         do {
             switch try intake.take(path, now: now) {
             case .registered(let mediaID, let registration):
+                if registration == .new { ApplianceMetrics.catalogued() }
                 if case .moved(let from) = registration {
                     logger.info("file moved", metadata: ["media.path": "\(path)", "media.previousPath": "\(from)"])
                 }
@@ -161,6 +164,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             case .incomplete:
                 retries[path] = now + max(0.5, min(config.settleSeconds, 2))
             case .failed(let code, let message):
+                ApplianceMetrics.failed(reason: "\(code)")
                 logger.warning(
                     "cannot read image",
                     metadata: ["media.path": "\(path)", "error.code": "\(code)", "error": "\(message)"])
@@ -195,6 +199,9 @@ public final class Pipeline: Service, @unchecked Sendable {
         do {
             let result = try outcome.result.get()
             let batchID = try catalog.commit(result, eventGapSeconds: config.eventGapSeconds)
+            for label in result.labels { ApplianceMetrics.labelled(type: label.observationType) }
+            for failure in result.failures { ApplianceMetrics.failed(reason: failure.code) }
+            ApplianceMetrics.batch(latencySeconds: result.completed - result.firstArrival, met: result.metDeadline)
             logger.info(
                 "batch labelled",
                 metadata: [

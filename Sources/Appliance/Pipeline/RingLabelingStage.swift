@@ -5,6 +5,7 @@ import Imaging
 import Inference
 import Ingest
 import Ring
+import StatusPage
 import SystemPackage
 
 /// Labels batches on the ring: the head decodes and normalises the images, the ring computes the network
@@ -20,6 +21,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     let imageWidth: Int
     /// The adaptive controller, under that policy.
     public let control: PruningControl?
+    let thumbnails: ThumbnailStore?
     private let queue = DispatchQueue(label: "trapline.decode")
 
     /// Creates the stage.
@@ -31,7 +33,8 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     ///   - control: The adaptive controller, if the policy is adaptive.
     /// - Throws: `ConfigError` for a `labels.taxa` entry the model's taxonomy lacks.
     public init(
-        head: RingHead, model: Model, modelID: String, config: ApplianceConfig, control: PruningControl?
+        head: RingHead, model: Model, modelID: String, config: ApplianceConfig, control: PruningControl?,
+        thumbnails: ThumbnailStore? = nil
     ) throws {
         self.head = head
         self.control = control
@@ -40,7 +43,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         modelName = model.metadata.name
         pruneLevels = model.metadata.pruneLevels
         let spec = ModelInputSpec(metadata: model.metadata, crop: config.crop.flatMap(CropPolicy.init(rawValue:)))
-        preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
+        var preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
+        preparer.thumbnailWidth = thumbnails == nil ? nil : ThumbnailStore.width
+        self.preparer = preparer
+        self.thumbnails = thumbnails
         labeler = try Labeler(config: config, metadata: model.metadata)
         imageWidth = spec.width * spec.height * model.metadata.input.channels
     }
@@ -93,7 +99,9 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         var failures: [FailureRecord] = []
         for item in batch.items {
             do {
-                images.append((item.mediaID, try preparer.prepare(file: FilePath(item.filePath))))
+                let prepared = try preparer.prepare(file: FilePath(item.filePath))
+                thumbnails?.keep(item.mediaID, prepared.thumbnail)
+                images.append((item.mediaID, prepared))
             } catch let error as ImagingError {
                 failures.append(
                     FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))

@@ -22,7 +22,8 @@ public enum ApplianceServices {
         guard !config.ringNodes.isEmpty else {
             let runtime = try ApplianceRuntime(
                 config: config, environment: environment, executable: executable, logger: logger)
-            return [try runtime.pipeline(environment: environment, logger: logger)]
+            let status = try statusServer(runtime, ring: nil, logger: logger)
+            return [try runtime.pipeline(environment: environment, logger: logger)] + (status.map { [$0] } ?? [])
         }
         let loaded = try ModelLocator.load(config.modelPath, environment: environment, executable: executable)
         let (model, sha) = (loaded.model, loaded.sha256)
@@ -56,14 +57,16 @@ public enum ApplianceServices {
                 head: head, catalog: catalog, model: runtime.model, plan: ring.plan, config: config,
                 ownProfile: profile?.slices, load: load, logger: logger) : nil
         let stage = try RingLabelingStage(
-            head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config, control: control)
+            head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config, control: control,
+            thumbnails: runtime.thumbnails)
         let pipeline = try runtime.pipeline(environment: environment, logger: logger, labeling: stage, load: load)
         logger.info(
             "ring head",
             metadata: [
                 "node.name": "\(ring.node)", "ring.nodes": "\(ring.members.map(\.name))", "ring.plan": "\(ring.plan)",
             ])
-        return [RingNodeService(node: node, head: head), pipeline]
+        let status = try statusServer(runtime, ring: (ring, head), logger: logger)
+        return [RingNodeService(node: node, head: head), pipeline] + (status.map { [$0] } ?? [])
     }
 
     /// The levels the ring starts at: `model.level` everywhere, or the static policy's vector.

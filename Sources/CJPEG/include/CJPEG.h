@@ -67,4 +67,13 @@ int CJPEG_decoder_decode_rgb(CJPEG_decoder *decoder, uint8_t *pixels, size_t cap
 /// The text of the last error or fatal warning, never NULL.
 const char *CJPEG_decoder_message(const CJPEG_decoder *decoder);
 
+/// Encodes 8-bit RGB pixels (rows top to bottom, no padding) as a baseline JPEG at `quality` (1...100).
+/// On success returns CJPEG_OK and sets *out (free it with CJPEG_free) and *size; on failure returns
+/// CJPEG_ERROR or CJPEG_NO_MEMORY with the reason in `message` (at least 256 bytes).
+int CJPEG_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, int quality, uint8_t **out,
+                     unsigned long *size, char *message);
+
+/// Frees a buffer CJPEG_encode_rgb returned.
+void CJPEG_free(void *buffer);
+
 #endif

@@ -8,6 +8,8 @@ public struct PreparedImage: Sendable {
     public var exif: EXIFData
     /// The numerator n of the n/8 DCT scale the JPEG was decoded at.
     public var scaleEighths: Int
+    /// The whole upright frame at `thumbnailWidth` wide, made from the same scaled decode (when asked for).
+    public var thumbnail: RGBImage?
 }
 
 /// Turns a JPEG file into the model's input without ever holding the full-resolution image: libjpeg-turbo
@@ -17,6 +19,8 @@ public struct ImagePreparer: Sendable {
     public var spec: ModelInputSpec
     public var decoder: JPEGDecoder
     public var maxFileBytes: Int
+    /// When set, `prepare` also makes a thumbnail of the whole frame this wide (at most the decoded width).
+    public var thumbnailWidth: Int?
 
     /// Creates a preparer.
     /// - Parameters:
@@ -59,6 +63,14 @@ public struct ImagePreparer: Sendable {
         let upright = decoded.image.applying(orientation)
         let box = spec.sourceBox(width: upright.width, height: upright.height)
         let resized = try Resampler.resize(upright, width: spec.width, height: spec.height, box: box)
-        return PreparedImage(image: resized, layout: decoded.layout, exif: exif, scaleEighths: decoded.scaleEighths)
+        var thumbnail: RGBImage?
+        if let thumbnailWidth, thumbnailWidth > 0 {
+            let width = min(thumbnailWidth, upright.width)
+            let height = max(1, (upright.height * width + upright.width / 2) / upright.width)
+            thumbnail = try Resampler.resize(upright, width: width, height: height)
+        }
+        return PreparedImage(
+            image: resized, layout: decoded.layout, exif: exif, scaleEighths: decoded.scaleEighths,
+            thumbnail: thumbnail)
     }
 }

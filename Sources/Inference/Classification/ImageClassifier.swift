@@ -24,14 +24,17 @@ public final class ImageClassifier {
     ///   - crop: The crop policy; the model's own when nil.
     ///   - limits: Guard rails for decoding.
     ///   - batchSize: Images per engine call.
+    ///   - thumbnailWidth: When set, each prepared image also carries a thumbnail this wide.
     public init(
         engine: Engine, labeler: Labeler, crop: CropPolicy? = nil, limits: DecodeLimits = DecodeLimits(),
-        batchSize: Int = 8
+        batchSize: Int = 8, thumbnailWidth: Int? = nil
     ) {
         let spec = ModelInputSpec(metadata: engine.model.metadata, crop: crop)
         self.engine = engine
         self.labeler = labeler
-        self.preparer = ImagePreparer(spec: spec, limits: limits)
+        var preparer = ImagePreparer(spec: spec, limits: limits)
+        preparer.thumbnailWidth = thumbnailWidth
+        self.preparer = preparer
         self.batchSize = max(1, min(batchSize, Engine.maxBatch))
         self.batchInput = [Float](repeating: 0, count: self.batchSize * engine.shape(atBoundary: 0).count)
         self.batchLogits = [Float](

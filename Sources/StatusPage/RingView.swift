@@ -1,0 +1,40 @@
+/// What the page shows of the ring (or of the single node): one row per node.
+public struct RingView: Sendable {
+    public struct Node: Sendable {
+        public var name: String
+        /// `up`, `bypassed` (the route skips it), or `not answering`.
+        public var state: String
+        /// The units the node's slices cover (`0-5`), and the level of each of its slices.
+        public var units: String
+        public var levels: [Double]
+        public var meanServiceMs: Double?
+        /// Measured service time over the profiled time at the same level, where the node has a profile.
+        public var slowdown: Double?
+        public var temperatureCelsius: Double?
+        /// Why the node did not answer, or other detail.
+        public var detail: String?
+
+        public init(
+            name: String, state: String, units: String, levels: [Double], meanServiceMs: Double? = nil,
+            slowdown: Double? = nil, temperatureCelsius: Double? = nil, detail: String? = nil
+        ) {
+            self.name = name
+            self.state = state
+            self.units = units
+            self.levels = levels
+            self.meanServiceMs = meanServiceMs
+            self.slowdown = slowdown
+            self.temperatureCelsius = temperatureCelsius
+            self.detail = detail
+        }
+    }
+
+    public var nodes: [Node]
+    /// The level of every slice in ring order (the metrics' `trapline_slice_level`).
+    public var sliceLevels: [Double]
+
+    public init(nodes: [Node], sliceLevels: [Double]) {
+        self.nodes = nodes
+        self.sliceLevels = sliceLevels
+    }
+}
