@@ -25,7 +25,9 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,23 @@ class Taxonomy:
     def hypernyms(self, synset: Synset) -> list[Synset]:
         return [self.synsets[o] for o in synset.targets("@", "@i")]
 
+    def members(self, synset: Synset) -> list[Synset]:
+        return [self.synsets[o] for o in synset.targets("%m")]
+
+    @staticmethod
+    def levels(start: Synset, step: Callable[[Synset], list[Synset]]) -> Iterator[list[Synset]]:
+        """Breadth first from `start` along `step`: `[start]`, then each level of synsets not seen before."""
+        level, seen = [start], {start.offset}
+        while level:
+            yield level
+            following = []
+            for synset in level:
+                for other in step(synset):
+                    if other.offset not in seen:
+                        seen.add(other.offset)
+                        following.append(other)
+            level = following
+
     def ancestors(self, synset: Synset) -> set[int]:
         seen, stack = set(), [synset.offset]
         while stack:
@@ -179,21 +198,15 @@ class Taxonomy:
                     found = RANK_WORDS[word]
                 elif " " in lemma and word in INTERMEDIATE_RANK_WORDS:
                     found = "intermediate"
-            frontier, seen = ([] if found else [synset]), set()
-            while frontier and found is None:
-                next_frontier = []
-                for s in frontier:
-                    for h in self.hypernyms(s):
-                        if h.offset in seen:
-                            continue
-                        seen.add(h.offset)
-                        word = h.lemmas[0]
-                        if word in RANK_WORDS and TAXON_ROOT[0] in self.ancestors(h):
-                            found = RANK_WORDS[word]
-                        elif word in INTERMEDIATE_RANK_WORDS and found is None:
-                            found = "intermediate"
-                        next_frontier.append(h)
-                frontier = next_frontier
+            for level in [] if found else islice(self.levels(synset, self.hypernyms), 1, None):
+                for h in level:
+                    word = h.lemmas[0]
+                    if word in RANK_WORDS and TAXON_ROOT[0] in self.ancestors(h):
+                        found = RANK_WORDS[word]
+                    elif word in INTERMEDIATE_RANK_WORDS and found is None:
+                        found = "intermediate"
+                if found is not None:
+                    break
             self._rank[synset.offset] = found
         return self._rank[synset.offset]
 
@@ -248,14 +261,11 @@ class Taxonomy:
         # specific wins (an `Italian greyhound` is a `racer`, an animal, and a `dog`, Canis familiaris), and
         # of equally specific ones the nearest.
         best: list[tuple[str, str, str]] = []
-        frontier, seen = [synset], {synset.offset}
-        for _ in range(MAX_HYPERNYM_STEPS + 1):
-            for candidate in frontier:
+        for level in islice(self.levels(synset, self.hypernyms), MAX_HYPERNYM_STEPS + 1):
+            for candidate in level:
                 lineage = self.taxon_of(candidate)
                 if lineage and (not best or RANKS.index(lineage[0][1]) < RANKS.index(best[0][1])):
                     best = lineage
-            frontier = [h for s in frontier for h in self.hypernyms(s) if h.offset not in seen]
-            seen.update(h.offset for h in frontier)
         entry["lineage"] = self.complete(best, synset)
         return entry
 
@@ -273,36 +283,19 @@ class Taxonomy:
 
     def taxa_above(self, synset: Synset, rank: str) -> list[tuple[str, str, str]]:
         """The taxa above `rank` that the nearest hypernym of `synset` with any gives."""
-        frontier, seen = [synset], {synset.offset}
-        while frontier:
-            next_frontier = []
-            for s in frontier:
-                for h in self.hypernyms(s):
-                    if h.offset in seen:
-                        continue
-                    seen.add(h.offset)
-                    next_frontier.append(h)
-                    higher = [e for e in self.taxon_of(h) if RANKS.index(e[1]) > RANKS.index(rank)]
-                    if higher:
-                        return higher
-            frontier = next_frontier
+        for level in islice(self.levels(synset, self.hypernyms), 1, None):
+            for h in level:
+                higher = [e for e in self.taxon_of(h) if RANKS.index(e[1]) > RANKS.index(rank)]
+                if higher:
+                    return higher
         return []
 
     def organism(self, taxon: Synset) -> Synset | None:
         """A member of a taxon that is not itself a taxon (`Giraffidae` -> `Giraffa` -> `giraffe`)."""
-        frontier, seen = [taxon], {taxon.offset}
-        while frontier:
-            next_frontier = []
-            for s in frontier:
-                for offset in s.targets("%m"):
-                    member = self.synsets[offset]
-                    if offset in seen:
-                        continue
-                    seen.add(offset)
-                    if self.rank(member) is None:
-                        return member
-                    next_frontier.append(member)
-            frontier = next_frontier
+        for level in islice(self.levels(taxon, self.members), 1, None):
+            for member in level:
+                if self.rank(member) is None:
+                    return member
         return None
 
     def lineage_of_name(self, name: str, rank: str) -> list[tuple[str, str, str]]:
