@@ -28,10 +28,11 @@ public struct ApplianceRuntime: Sendable {
     ///   - executable: `argv[0]`, to find a developer build's model.
     ///   - logger: Where to log.
     ///   - loaded: The model, its path and SHA-256, when the caller has already loaded it.
+    ///   - serving: Whether a status page will run (then thumbnails are made, unless `http.listen` is off).
     /// - Throws: `ConfigError` or `CatalogError`.
     public init(
         config: ApplianceConfig, environment: [String: String], executable: String, logger: Logger,
-        loaded: (model: Model, path: String, sha256: String)? = nil
+        loaded: (model: Model, path: String, sha256: String)? = nil, serving: Bool = false
     ) throws {
         var config = config
         try Self.makeFolder(config.watchFolder, key: "watch.folder")
@@ -46,7 +47,7 @@ public struct ApplianceRuntime: Sendable {
         modelPath = path
         self.model = model
         modelID = sha
-        if config.httpListen != nil {
+        if serving && config.httpListen != nil {
             let folder = Self.parent(of: config.catalogPath) + "/thumbnails"
             do {
                 thumbnails = try ThumbnailStore(folder: folder, limitBytes: config.httpThumbnailMegabytes << 20)

@@ -273,9 +273,6 @@ int CJPEG_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, int
                      unsigned long *size, char *message) {
     struct jpeg_compress_struct cinfo;
     encoder_error error;
-    // volatile: read after a longjmp out of libjpeg.
-    uint8_t *volatile buffer = NULL;
-    volatile unsigned long length = 0;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&error.err);
     error.err.error_exit = on_encode_error;
@@ -289,14 +286,24 @@ int CJPEG_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, int
         snprintf(message, 256, "cannot encode a %ux%u image at quality %d", width, height, quality);
         return CJPEG_ERROR;
     }
+    // Our own output buffer, larger than any baseline JPEG of this image can be (the raw pixels plus headers
+    // and tables), so libjpeg never replaces it with one of its own and the error path can always free it.
+    unsigned long capacity = (unsigned long)width * height * 3 + 65536;
+    unsigned char *own = malloc(capacity);
+    if (own == NULL) {
+        snprintf(message, 256, "cannot allocate %lu bytes for a JPEG", capacity);
+        return CJPEG_NO_MEMORY;
+    }
+    // Read after a longjmp out of libjpeg: volatile, so they are not cached in registers.
+    unsigned char *volatile buffer = own;
+    unsigned char *memory = own;
+    unsigned long memory_size = capacity;
     if (setjmp(error.jump)) {
         jpeg_destroy_compress(&cinfo);
         free(buffer);
         return error.status;
     }
     jpeg_create_compress(&cinfo);
-    unsigned char *memory = NULL;
-    unsigned long memory_size = 0;
     jpeg_mem_dest(&cinfo, &memory, &memory_size);
     cinfo.image_width = width;
     cinfo.image_height = height;
@@ -310,11 +317,10 @@ int CJPEG_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, int
         jpeg_write_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_compress(&cinfo);
-    buffer = memory;
-    length = memory_size;
     jpeg_destroy_compress(&cinfo);
-    *out = buffer;
-    *size = length;
+    if (memory != own) free(own);  // not expected: libjpeg grew the buffer and owns the new one
+    *out = memory;
+    *size = memory_size;
     return CJPEG_OK;
 }
 

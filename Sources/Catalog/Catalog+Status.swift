@@ -52,8 +52,6 @@ public struct StatusSnapshot: Sendable {
     public var failures: [Failure] = []
     public var slo: [SLOBin] = []
     public var controller: [ControllerEvent] = []
-    /// How many controller decisions the catalog holds in all.
-    public var controllerEvents = 0
 }
 
 extension Catalog {
@@ -142,8 +140,14 @@ extension Catalog {
                 StatusSnapshot.ControllerEvent(
                     at: $0["at"], kind: $0["kind"], node: $0["node"], levels: $0["levels"], reason: $0["reason"])
             }
-            s.controllerEvents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM controller_events") ?? 0
             return s
+        }
+    }
+
+    /// The number of the latest controller decision (0 when there is none): decisions are numbered in order.
+    public func lastControllerEventID() throws -> Int {
+        try read("controller events") { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(eventID), 0) FROM controller_events") ?? 0
         }
     }
 

@@ -182,7 +182,7 @@ public enum PageRenderer {
             let rows = counts.map { "<tr><td>\(escape($0.name))</td><td>\($0.images)</td></tr>" }.joined()
             return "<table><thead><tr><th>taxon</th><th>images</th></tr></thead><tbody>\(rows)</tbody></table>"
         }
-        var html = "<section id=\"species\"><h2>Animals today (UTC)</h2>\(table(snapshot.speciesToday))\n"
+        var html = "<section id=\"species\"><h2>Animals labelled today (UTC)</h2>\(table(snapshot.speciesToday))\n"
         for deployment in snapshot.speciesByDeployment.keys.sorted() {
             html +=
                 "<h2>Deployment \(escape(deployment))</h2>\(table(snapshot.speciesByDeployment[deployment] ?? []))\n"

@@ -2,8 +2,10 @@
 public struct RingView: Sendable {
     public struct Node: Sendable {
         public var name: String
-        /// `up`, `bypassed` (the route skips it), or `not answering`.
+        /// `up`, `bypassed` (the route skips it), or `not answering` (to the page's stats request).
         public var state: String
+        /// Whether the head's route skips the node (it may answer stats and still be bypassed, or the reverse).
+        public var bypassed: Bool
         /// The units the node's slices cover (`0-5`), and the level of each of its slices.
         public var units: String
         public var levels: [Double]
@@ -15,11 +17,13 @@ public struct RingView: Sendable {
         public var detail: String?
 
         public init(
-            name: String, state: String, units: String, levels: [Double], meanServiceMs: Double? = nil,
-            slowdown: Double? = nil, temperatureCelsius: Double? = nil, detail: String? = nil
+            name: String, state: String, bypassed: Bool = false, units: String, levels: [Double],
+            meanServiceMs: Double? = nil, slowdown: Double? = nil, temperatureCelsius: Double? = nil,
+            detail: String? = nil
         ) {
             self.name = name
             self.state = state
+            self.bypassed = bypassed
             self.units = units
             self.levels = levels
             self.meanServiceMs = meanServiceMs
@@ -30,10 +34,10 @@ public struct RingView: Sendable {
     }
 
     public var nodes: [Node]
-    /// The level of every slice in ring order (the metrics' `trapline_slice_level`).
-    public var sliceLevels: [Double]
+    /// The level of every slice in ring order (the metrics' `trapline_slice_level`); nil where unknown.
+    public var sliceLevels: [Double?]
 
-    public init(nodes: [Node], sliceLevels: [Double]) {
+    public init(nodes: [Node], sliceLevels: [Double?]) {
         self.nodes = nodes
         self.sliceLevels = sliceLevels
     }

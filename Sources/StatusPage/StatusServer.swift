@@ -1,4 +1,5 @@
 import Catalog
+import Dispatch
 import FoundationEssentials
 import Hummingbird
 import HummingbirdCore
@@ -79,7 +80,6 @@ public final class StatusServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let application = try makeApplication()
         logger.info(
             "status page",
             metadata: [
@@ -89,7 +89,7 @@ public final class StatusServer: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.refreshLoop() }
             do {
-                try await application.run()
+                try await makeApplication().run()
             } catch {
                 // The page is an extra: a port in use or a bad certificate must not stop the labelling. Say so,
                 // and stay up (without a page) until the appliance shuts down.
@@ -102,7 +102,14 @@ public final class StatusServer: Service, Sendable {
         }
     }
 
-    /// The Hummingbird application (also what the tests drive).
+    /// Reads a certificate chain and key as HTTPS would.
+    /// - Throws: NIOSSL's error for a missing or malformed file.
+    public static func checkTLS(certificate: String, key: String) throws {
+        _ = try NIOSSLCertificate.fromPEMFile(certificate)
+        _ = try NIOSSLPrivateKey(file: key, format: .pem)
+    }
+
+    /// The Hummingbird application.
     public func makeApplication(port: Int? = nil) throws -> some ApplicationProtocol {
         let router = Router()
         if let user = settings.user, let hash = settings.passwordHash {
@@ -165,7 +172,7 @@ public final class StatusServer: Service, Sendable {
         var lastSweep = 0.0
         while !Task.isCancelled {
             _ = await refreshRing()
-            if let count = try? catalog.statusSnapshot(now: Date().timeIntervalSince1970, hours: 0).controllerEvents {
+            if let count = try? catalog.lastControllerEventID() {
                 let previous = seenControllerEvents.exchange(count)
                 if previous >= 0 { ApplianceMetrics.controllerChanges(count - previous) }
             }
@@ -184,19 +191,24 @@ public final class StatusServer: Service, Sendable {
         let view = await ring()
         latestRing.value = view
         for node in view.nodes {
-            ApplianceMetrics.node(node.name, up: node.state != "not answering", bypassed: node.state != "up")
+            ApplianceMetrics.node(node.name, up: node.state != "not answering", bypassed: node.bypassed)
         }
-        for (slice, level) in view.sliceLevels.enumerated() { ApplianceMetrics.sliceLevel(slice, level) }
+        for (slice, level) in view.sliceLevels.enumerated() {
+            if let level { ApplianceMetrics.sliceLevel(slice, level) }
+        }
         return view
     }
 }
 
-/// HTTP basic authentication against a `PasswordHash`; a verified header is remembered, so PBKDF2 runs once
-/// per distinct credential rather than per request.
+/// HTTP basic authentication against a `PasswordHash`. PBKDF2 is slow on purpose, so checks run one at a time
+/// on their own queue (never on the threads that serve pages or label images), at most four wait, and further
+/// attempts are answered 503 at once; the user name is compared only after the hash, so timing does not tell
+/// whether it was right. A verified header is remembered, so a browser pays for PBKDF2 once.
 struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let user: String
     let hash: String
     let verified = LockedValue(Set<String>())
+    let verifier = PasswordVerifier()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -204,17 +216,47 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if let header = request.headers[.authorization], header.hasPrefix("Basic ") {
             if verified.value.contains(header) { return try await next(request, context) }
             if let data = Data(base64Encoded: String(header.dropFirst(6))),
-                let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":"),
-                String(text[..<colon]) == user,
-                PasswordHash.verify(String(text[text.index(after: colon)...]), hash: hash)
+                let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
             {
-                verified.withValue { set in if set.count < 64 { set.insert(header) } }
-                return try await next(request, context)
+                let given = String(text[..<colon])
+                switch await verifier.verify(String(text[text.index(after: colon)...]), hash: hash) {
+                case true? where given == user:
+                    verified.withValue { set in if set.count < 64 { set.insert(header) } }
+                    return try await next(request, context)
+                case nil:
+                    var headers = HTTPFields()
+                    headers[.retryAfter] = "5"
+                    return Response(status: .serviceUnavailable, headers: headers)
+                default:
+                    break
+                }
             }
         }
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = "Basic realm=\"trapline\", charset=\"UTF-8\""
         return Response(status: .unauthorized, headers: headers)
+    }
+}
+
+/// Runs password checks one at a time on a queue of their own.
+final class PasswordVerifier: Sendable {
+    static let maxWaiting = 4
+    private let queue = DispatchQueue(label: "trapline.http.auth")
+    private let waiting = Mutex(0)
+
+    /// Whether `password` matches `hash`; nil when too many checks are already waiting.
+    func verify(_ password: String, hash: String) async -> Bool? {
+        let admitted = waiting.withLock { count -> Bool in
+            guard count < Self.maxWaiting else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { return nil }
+        let result = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: PasswordHash.verify(password, hash: hash)) }
+        }
+        waiting.withLock { $0 -= 1 }
+        return result
     }
 }
 

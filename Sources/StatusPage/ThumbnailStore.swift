@@ -31,10 +31,10 @@ public final class ThumbnailStore: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var found: [(name: String, size: Int, modified: Double)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where Self.isName(name) {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)
-            let size = (attributes?[.size] as? Int) ?? 0
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            found.append((name, size, modified))
+            var info = stat()
+            guard stat(folder + "/" + name, &info) == 0 else { continue }
+            let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            found.append((name, Int(info.st_size), modified))
         }
         contents.withLock { c in
             for entry in found.sorted(by: { $0.modified < $1.modified }) {

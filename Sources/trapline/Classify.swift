@@ -28,7 +28,10 @@ struct Classify: ParsableCommand {
     @Option(help: "Crop policy: center (shorter side to the input, centre cut) or full (whole frame squeezed).")
     var crop: CropPolicy?
 
-    @Option(help: "Animal probability under which a frame is reported as blank.")
+    @Option(
+        help:
+            "Summed probability the animal (or else the human, or vehicle) classes must reach for a frame not to be blank."
+    )
     var blankThreshold: Float = 0.5
 
     @Option(help: "Summed probability the written taxon must reach (the label rolls up the taxonomy until it does).")
@@ -37,7 +40,8 @@ struct Classify: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "A site's species list: scientific names at any rank, comma-separated (Vulpes vulpes,Ardeidae).",
-            discussion: "Animal labels are restricted to these taxa and those below them, renormalised."))
+            discussion:
+                "An unlisted animal class's probability goes to the deepest taxon above it that holds a listed one."))
     var taxa: String?
 
     @Option(help: "Model file (default: $TRAPLINE_MODEL, the installed model, or the source tree's Models/).")

@@ -74,18 +74,26 @@ import Testing
         #expect(both.observationType == .animal)
     }
 
-    @Test func aSiteListRestrictsAndRenormalises() throws {
+    @Test func aSiteListMovesUnlistedMassUpToACommonAncestor() throws {
         // Bighorn 0.45, sorrel (a horse) 0.2: without a list only the class Mammalia reaches 0.5 ...
         let open = try Self.label([349: 0.45, 339: 0.2])
         #expect(open.written.scientificName == "Mammalia" && open.written.taxonRank == "class")
-        // ... with Equidae and Vulpes vulpes listed, the sorrel's share takes the whole animal mass: Equus caballus.
+        // ... and with Equidae listed too: the bighorn's 0.45 counts from Mammalia up, never toward Equus.
         let listed = try Self.label([349: 0.45, 339: 0.2], taxa: ["Equidae", "vulpes vulpes"])
-        #expect(listed.written.scientificName == "Equus caballus" && listed.written.taxonRank == "species")
-        #expect(abs(listed.written.probability - listed.animalProbability) < Self.sumTolerance)
+        #expect(listed.written.scientificName == "Mammalia")
         #expect(listed.top.map(\.index).prefix(2) == [349, 984], "the raw top classes are kept as they are")
-        // The blank decision does not depend on the list: an animal not on it is still an animal.
+        // When the listed taxon holds the evidence, the label is as deep as it goes: sorrel 0.55 -> Equus caballus.
+        let horse = try Self.label([339: 0.55, 349: 0.1], taxa: ["Equidae"])
+        #expect(horse.written.scientificName == "Equus caballus" && horse.written.taxonRank == "species")
+        #expect(abs(horse.written.probability - 0.55) < Self.sumTolerance, "no mass is invented")
+        // A red fox at 0.9 on a list of Equidae is an animal, written as the common ancestor Mammalia at 0.9,
+        // not as a confident horse; on a list of herons (Ardeidae, a bird family) it climbs to Chordata's
+        // level, which the roll-up skips, so it is written `Animalia`.
         let fox = try Self.label([277: 0.9], taxa: ["Equidae"])
         #expect(fox.observationType == .animal)
+        #expect(fox.written.scientificName == "Mammalia" && abs(fox.written.probability - 0.9) < Self.sumTolerance)
+        let foxAmongHerons = try Self.label([277: 0.9], taxa: ["Ardeidae"])
+        #expect(foxAmongHerons.written.scientificName == "Animalia")
     }
 
     @Test func unknownTaxaAreRefusedByName() throws {

@@ -49,7 +49,7 @@ import Testing
             let one = first.totalBytes
             let limit = one * 3 + one / 2  // room for three
             let store = try ThumbnailStore(folder: dir.file("thumbs"), limitBytes: limit)
-            #expect(store.count == 1, "a reopened store takes stock of what is there")
+            #expect(store.count == 1 && store.totalBytes == one, "a reopened store takes stock of what is there")
             for n in 2...6 {
                 try store.store(mediaID: Self.name(n), image: try Self.image(seed: n))
                 usleep(10_000)  // distinct modification times

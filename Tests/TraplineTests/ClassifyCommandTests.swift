@@ -61,11 +61,17 @@ import Testing
         #expect(open.output.contains("animal  Accipitridae (family)"), "\(open.output)")
         // darknet's horses: the top class is bighorn at 0.14.
         let horses = try Fixtures.system("/usr/share/darknet/data/horses.jpg")
-        // A site that lists only horses and foxes: the horse classes take the animal mass, Equus caballus.
+        // A site that lists only horses and foxes: the sheep-like classes' mass cannot go to Artiodactyla, which
+        // is not on the list; it climbs to the class both belong to.
         let listed = try runCommand(
             InspectCommandTests.binary(),
             ["classify", "--model", Self.model, "--taxa", "Equidae,Vulpes vulpes", horses])
-        #expect(listed.output.contains("animal  Equus caballus (species, horse)"), "\(listed.output)")
+        #expect(listed.output.contains("animal  Mammalia (class)"), "\(listed.output)")
+        // The squirrel with squirrels listed keeps its species.
+        let squirrel = try runCommand(
+            InspectCommandTests.binary(),
+            ["classify", "--model", Self.model, "--taxa", "Sciuridae", try Fixtures.system(Self.squirrel)])
+        #expect(squirrel.output.contains("animal  Sciurus niger (species, fox squirrel)"), "\(squirrel.output)")
         let stricter = try runCommand(
             InspectCommandTests.binary(), ["classify", "--model", Self.model, "--rollup-threshold", "0.9", horses])
         #expect(stricter.output.contains("animal  Animalia (kingdom, animal)"), "\(stricter.output)")

@@ -54,7 +54,7 @@ import Testing
         #expect(html.contains("Canis familiaris (species, dog)"))
         #expect(html.contains("<tr class=\"node\">") && html.contains("class=\"up\">up</td>"))
         #expect(html.contains("<svg id=\"deadlines\"") && html.contains("<rect class=\"bin\""))
-        #expect(html.contains("1 of 1 batches met") || html.contains("batches met their deadline"))
+        #expect(html.contains("batches met their deadline in the last 6 hours"))
         #expect(html.contains("src=\"/thumbnails/"))
         #expect(html.contains("broken.jpg") && html.contains("not-jpeg"))
 
@@ -126,14 +126,18 @@ import Testing
         }
         #expect(try waitUntil(timeout: 120) { try site.count("status = 'labeled'") == RunCommandTests.photos.count })
         let alone = Date().timeIntervalSince(start)
-        // Then with sixteen clients that ask for the page and read one byte a second.
+        // Then with sixteen clients that each ask for a thumbnail 300 times in one go (4 MB of responses) and
+        // read one byte a second through a 1 KiB receive buffer: the server's writes to them back up at once.
+        let thumbnails = try FileManager.default.contentsOfDirectory(atPath: site.directory.file("state/thumbnails"))
+        let thumbnail = try #require(thumbnails.first { $0.hasSuffix(".jpg") })
         let port = String(url.split(separator: ":").last!)
         let script = """
-            import socket, sys, time
-            s = socket.create_connection(("127.0.0.1", \(port)))
+            import socket, time
+            s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-            s.sendall(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
-            for _ in range(600):
+            s.connect(("127.0.0.1", \(port)))
+            s.sendall(b"GET /thumbnails/\(thumbnail) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" * 300)
+            for _ in range(60):
                 if not s.recv(1): break
                 time.sleep(1)
             """
@@ -145,7 +149,12 @@ import Testing
             try process.run()
             slow.append(process)
         }
-        defer { for process in slow { process.terminate() } }
+        defer {
+            for process in slow where process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
         usleep(500_000)
         start = Date()
         for (n, photo) in RunCommandTests.photos.enumerated() {
@@ -155,9 +164,13 @@ import Testing
         }
         #expect(
             try waitUntil(timeout: 120) { try site.count("status = 'labeled'") == 2 * RunCommandTests.photos.count })
+        let withClients = Date().timeIntervalSince(start)
         print(
             "status page: \(RunCommandTests.photos.count) photos labelled in \(String(format: "%.1f", alone)) s alone, "
-                + "\(String(format: "%.1f", Date().timeIntervalSince(start))) s with 16 clients reading 1 byte/s")
+                + "\(String(format: "%.1f", withClients)) s with 16 clients reading 1 byte/s")
+        // Not a benchmark: a stall would hold the batch until the clients give up (minutes); the bound leaves a
+        // shared 2-core machine four times the quiet run, and at least 10 s.
+        #expect(withClients <= max(10, 4 * alone), "labelling stalled behind slow clients")
         #expect(slow.filter(\.isRunning).count == 16, "the slow clients were still connected")
         let page = try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", url + "/"])
         #expect(page.output == "200", "and others are still served")

@@ -10,7 +10,7 @@ a red fox) or below the truth (`Vulpes vulpes` where the truth says only `Vulpes
 checked). The plain top-1 is scored the same way through its class's deepest taxon. Observation types are
 compared for every photo (animal, human, vehicle, blank).
 
-    python -m trapline_training.label_eval --trapline .build/release/trapline --out Models/evaluation/labels
+    python -m trapline_training.label_eval --trapline .build/debug/trapline --out Models/evaluation/labels
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class Scorer:
             return False
         return written in self.truth[truth["scientificName"]] or truth["scientificName"] in self.lineage(written)
 
+    def rank_of(self, name: str | None) -> str | None:
+        return None if name is None or name not in self.index else self.taxonomy["taxa"][self.index[name]]["rank"]
+
     def class_taxon(self, index: int) -> str | None:
         taxon = self.taxonomy["classes"][index]["taxon"]
         return None if taxon is None else self.taxonomy["taxa"][taxon]["name"]
@@ -126,10 +129,19 @@ def score(photos: list[dict[str, Any]], results: list[dict[str, Any]], scorer: S
     animals = [(p, r) for p, r in zip(photos, results, strict=True) if p["type"] == "animal"]
     typed = sum(p["type"] == r["observationType"] for p, r in zip(photos, results, strict=True))
     called_animal = [(p, r) for p, r in animals if r["observationType"] == "animal"]
+    # Scored over every animal photo, like the top-1 class: an animal called blank counts as wrong.
     right = [(p, r) for p, r in called_animal if scorer.right(r["label"].get("scientificName"), p)]
     ranks = Counter(r["label"].get("taxonRank") or "none" for _, r in called_animal)
-    deep = [(p, r) for p, r in right if (r["label"].get("taxonRank") or "kingdom") in ("species", "genus", "family")]
+    specific = ("species", "genus", "family")
+    deep = [(p, r) for p, r in right if (r["label"].get("taxonRank") or "kingdom") in specific]
+    deep_written = [(p, r) for p, r in called_animal if (r["label"].get("taxonRank") or "kingdom") in specific]
     top1 = sum(scorer.right(scorer.class_taxon(r["top"][0]["index"]), p) for p, r in animals)
+    top1_deep = sum(
+        scorer.right(scorer.class_taxon(r["top"][0]["index"]), p)
+        and scorer.rank_of(scorer.class_taxon(r["top"][0]["index"])) in specific
+        for p, r in animals
+    )
+    top1_deep_given = sum(scorer.rank_of(scorer.class_taxon(r["top"][0]["index"])) in specific for p, r in animals)
     wrong = [
         {
             "path": p["path"],
@@ -147,9 +159,13 @@ def score(photos: list[dict[str, Any]], results: list[dict[str, Any]], scorer: S
     return {
         "observationTypeAgreement": share(typed, len(photos)),
         "animalsCalledAnimal": share(len(called_animal), len(animals)),
-        "writtenRightAtItsRank": share(len(right), len(called_animal)),
-        "writtenRightAtFamilyOrDeeper": share(len(deep), len(called_animal)),
+        "writtenRightAtItsRank": share(len(right), len(animals)),
+        "writtenRightAtFamilyOrDeeper": share(len(deep), len(animals)),
         "top1ClassRight": share(top1, len(animals)),
+        "top1ClassRightAtFamilyOrDeeper": share(top1_deep, len(animals)),
+        # Of the labels that name a family, genus or species, the share that is right (precision).
+        "writtenFamilyOrDeeperPrecision": share(len(deep), len(deep_written)),
+        "top1FamilyOrDeeperPrecision": share(top1_deep, top1_deep_given),
         "writtenRanks": dict(ranks),
         "typeConfusion": dict(
             Counter(f"{p['type']}->{r['observationType']}" for p, r in zip(photos, results, strict=True))
@@ -171,16 +187,20 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['photos']} hand-checked photos ({report['byType']}); `{report['command']}`; {report['date']}.",
         "Right at its rank: the written taxon is the true one, an ancestor of it, or below it. 95% Wilson intervals.",
         "",
+        "Written and top-1 figures are over every animal photo (an animal called blank is wrong).",
+        "",
         "| roll-up threshold | type agrees | animals called animal | written right at its rank | "
-        "right at family or deeper | plain top-1 class right | ranks written |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "written right at family or deeper | top-1 class right | top-1 right at family or deeper | "
+        "family-or-deeper labels right: written / top-1 | ranks written |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t, s in report["thresholds"].items():
         ranks = ", ".join(f"{k} {v}" for k, v in sorted(s["writtenRanks"].items(), key=lambda kv: -kv[1]))
         lines.append(
             f"| {t} | {pct(s['observationTypeAgreement'])} | {pct(s['animalsCalledAnimal'])} | "
             f"{pct(s['writtenRightAtItsRank'])} | {pct(s['writtenRightAtFamilyOrDeeper'])} | "
-            f"{pct(s['top1ClassRight'])} | {ranks} |"
+            f"{pct(s['top1ClassRight'])} | {pct(s['top1ClassRightAtFamilyOrDeeper'])} | "
+            f"{pct(s['writtenFamilyOrDeeperPrecision'])} / {pct(s['top1FamilyOrDeeperPrecision'])} | {ranks} |"
         )
     lines += ["", "Observation types (truth->written) at each threshold (the roll-up does not change them):", ""]
     first = next(iter(report["thresholds"].values()))

@@ -15,7 +15,7 @@ ImageNet's order, which is the order of WordNet offsets), then:
 Where WordNet is silent the class has no taxon (rank missing): no name is invented. The result is written into
 the model file's metadata as `taxonomy` (docs/model-file.md); the Swift loader validates it.
 
-    python -m trapline_training.taxonomy --model Models/efficientnet-lite0.safetensors [--report taxonomy.md]
+    python -m trapline_training.taxonomy --model Models/efficientnet-lite0.safetensors [--out taxonomy.json] [--dry-run]
 """
 
 from __future__ import annotations

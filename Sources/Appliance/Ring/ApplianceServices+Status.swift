@@ -29,11 +29,19 @@ extension ApplianceServices {
         if config.httpTLS {
             let certificate = RingAuthority.certificate(config.ringCredentials, node: node)
             let key = RingAuthority.key(config.ringCredentials, node: node)
+            do {
+                try StatusServer.checkTLS(certificate: certificate, key: key)
+            } catch {
+                throw ConfigError(
+                    key: "http.tls",
+                    "cannot use \(certificate) and \(key) (made by `trapline ring init`): \(error)")
+            }
             settings.tls = (certificate, key)
         }
-        if !settings.isLoopback && settings.user == nil {
+        if !settings.isLoopback && (settings.user == nil || settings.tls == nil) {
+            let missing = settings.user == nil ? "a password (http.user, http.passwordHash)" : "TLS (http.tls)"
             logger.warning(
-                "the status page is reachable beyond this machine without a password (http.user, http.passwordHash)",
+                "the status page is reachable beyond this machine without \(missing)",
                 metadata: ["http.listen": "\(listen)"])
         }
         let levels = runtime.model.metadata.pruneLevels
@@ -59,9 +67,10 @@ extension ApplianceServices {
         let alive = await head.liveMembers
         let answers = (try? await RingQuery.stats(ring, timeoutSeconds: 1)) ?? []
         var nodes: [RingView.Node] = []
-        var sliceLevels = [Double](repeating: 0, count: ring.plan.count - 1)
+        var sliceLevels = [Double?](repeating: nil, count: ring.plan.count - 1)
         for (index, member) in ring.members.enumerated() {
             let units = "\(ring.plan[index])-\(ring.plan[index + 1] - 1)"
+            let bypassed = index < alive.count && !alive[index]
             let answer = index < answers.count ? answers[index].stats : nil
             switch answer {
             case .success(let stats):
@@ -79,17 +88,25 @@ extension ApplianceServices {
                 }
                 nodes.append(
                     .init(
-                        name: member.name, state: index < alive.count && !alive[index] ? "bypassed" : "up",
-                        units: units, levels: [level], meanServiceMs: stats.batches > 0 ? stats.meanServiceMs : nil,
+                        name: member.name, state: bypassed ? "bypassed" : "up", bypassed: bypassed, units: units,
+                        levels: [level], meanServiceMs: stats.batches > 0 ? stats.meanServiceMs : nil,
                         slowdown: slowdown, temperatureCelsius: stats.hasTemperature_p ? stats.temperatureCelsius : nil)
                 )
             case .failure(let error):
                 nodes.append(
                     .init(
-                        name: member.name, state: "not answering", units: units, levels: [],
+                        name: member.name, state: "not answering", bypassed: bypassed, units: units, levels: [],
                         detail: "\(error)".prefix(160).description))
             case nil:
-                nodes.append(.init(name: member.name, state: "not answering", units: units, levels: []))
+                nodes.append(
+                    .init(name: member.name, state: "not answering", bypassed: bypassed, units: units, levels: []))
+            }
+        }
+        // The head sets every slice's level: where a member did not answer, its own record says what was set.
+        if case .success(let headStats)? = answers.first?.stats {
+            for slice in sliceLevels.indices where sliceLevels[slice] == nil && slice < headStats.levels.count {
+                let index = Int(headStats.levels[slice])
+                sliceLevels[slice] = index < levels.count ? levels[index] : nil
             }
         }
         return RingView(nodes: nodes, sliceLevels: sliceLevels)

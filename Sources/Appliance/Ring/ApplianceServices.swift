@@ -21,7 +21,7 @@ public enum ApplianceServices {
     {
         guard !config.ringNodes.isEmpty else {
             let runtime = try ApplianceRuntime(
-                config: config, environment: environment, executable: executable, logger: logger)
+                config: config, environment: environment, executable: executable, logger: logger, serving: true)
             let status = try statusServer(runtime, ring: nil, logger: logger)
             return [try runtime.pipeline(environment: environment, logger: logger)] + (status.map { [$0] } ?? [])
         }
@@ -36,7 +36,8 @@ public enum ApplianceServices {
             return [RingNodeService(node: node, head: nil, notifier: SystemdNotifier(environment: environment))]
         }
         let runtime = try ApplianceRuntime(
-            config: config, environment: environment, executable: executable, logger: logger, loaded: loaded)
+            config: config, environment: environment, executable: executable, logger: logger, loaded: loaded,
+            serving: true)
         let node = try makeNode(ring, model: runtime.model, modelID: runtime.modelID, config: config, logger: logger)
         if let profile { node.setProfile(profile.entries) }
         try node.setLevels(try startLevels(config, model: runtime.model, slices: ring.plan.count - 1))

@@ -68,6 +68,8 @@ enum Migrations {
                 ALTER TABLE observations_v3 RENAME TO observations;
                 CREATE UNIQUE INDEX observations_media ON observations(mediaID);
                 CREATE INDEX observations_name ON observations(scientificName, taxonRank);
+                CREATE INDEX observations_time ON observations(classificationTimestamp);
+                CREATE INDEX batches_completed ON batches(completed);
                 CREATE VIEW species_counts AS
                     SELECT o.scientificName AS scientificName, o.taxonRank AS taxonRank,
                            o.vernacularName AS vernacularName, o.deploymentID AS deploymentID,

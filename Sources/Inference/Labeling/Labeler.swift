@@ -56,10 +56,10 @@ public struct Labeler: Sendable {
     /// The written taxon is the deepest whose summed probability reaches this.
     public var rollupThreshold: Float
     private let types: [Taxonomy.ClassType]
-    /// Per class, its taxa from the deepest up (empty without a taxonomy).
-    private let lineages: [[Int]]
-    /// Per class, whether the site's species list allows it (all animal classes when there is no list).
-    private let allowed: [Bool]
+    /// Per class, the taxa its probability counts toward: an animal's whole lineage; with a species list, an
+    /// unlisted animal's lineage from the deepest taxon that holds a listed one (a fox on a list of Equidae counts
+    /// toward Mammalia and above, never toward Vulpes or Equus).
+    private let counted: [[Int]]
     /// The ranks the roll-up walks, deepest first, before it settles for `animal`.
     static let rollupRanks = ["species", "genus", "family", "order", "class"]
     public static let defaultRollupThreshold: Float = 0.5
@@ -70,8 +70,9 @@ public struct Labeler: Sendable {
     ///   - topK: How many classes to report (at least 1).
     ///   - blankThreshold: The mass under which a frame is blank.
     ///   - rollupThreshold: The summed probability the written taxon must reach.
-    ///   - taxa: A site's species list: scientific names at any rank; animal labels are restricted to these
-    ///     taxa and those below them, renormalised. Empty for no restriction.
+    ///   - taxa: A site's species list: scientific names at any rank. An unlisted animal class's probability goes
+    ///     to the deepest taxon above it that holds a listed one, so a label names a listed taxon, one below it,
+    ///     or (when the evidence is elsewhere) a common ancestor. Empty for no restriction.
     /// - Throws: `InferenceError` (`invalid-argument`) naming a taxon the model's taxonomy lacks, or a list given
     ///   for a model without a taxonomy.
     public init(
@@ -83,6 +84,7 @@ public struct Labeler: Sendable {
         self.blankThreshold = blankThreshold
         self.rollupThreshold = rollupThreshold
         let count = metadata.classes.names.count
+        let lineages: [[Int]]
         if let taxonomy = metadata.taxonomy {
             types = taxonomy.classes.map(\.type)
             lineages = (0..<count).map { taxonomy.lineage(ofClass: $0) }
@@ -90,13 +92,14 @@ public struct Labeler: Sendable {
             types = (0..<count).map { metadata.isAnimal($0) ? .animal : .unknown }
             lineages = Array(repeating: [], count: count)
         }
-        allowed = try Self.allowedClasses(metadata, types, lineages, taxa)
+        counted = try Self.countedTaxa(metadata, types, lineages, taxa)
     }
 
-    private static func allowedClasses(
+    private static func countedTaxa(
         _ metadata: ModelMetadata, _ types: [Taxonomy.ClassType], _ lineages: [[Int]], _ names: [String]
-    ) throws -> [Bool] {
-        guard !names.isEmpty else { return types.map { $0 == .animal } }
+    ) throws -> [[Int]] {
+        let animals = zip(types, lineages).map { type, lineage in type == .animal ? lineage : [] }
+        guard !names.isEmpty else { return animals }
         guard let taxonomy = metadata.taxonomy else {
             throw InferenceError.argument(
                 "labels.taxa needs a model with a taxonomy; \(metadata.name) has none")
@@ -107,11 +110,22 @@ public struct Labeler: Sendable {
             guard let index = taxonomy.taxa.firstIndex(where: { $0.name.lowercased() == key }) else {
                 throw InferenceError.argument(
                     "\"\(name)\" is not a taxon of \(metadata.name)'s taxonomy "
-                        + "(give scientific names, such as Vulpes vulpes, Ardeidae or Cervidae)")
+                        + "(give scientific names of taxa it has classes under, such as Vulpes vulpes, Ardeidae "
+                        + "or Bovidae)")
             }
             wanted.insert(index)
         }
-        return zip(types, lineages).map { type, lineage in type == .animal && lineage.contains(where: wanted.contains) }
+        // The listed taxa and every taxon above one of them.
+        var holding = Set<Int>()
+        for index in wanted {
+            var at: Int? = index
+            while let taxon = at, holding.insert(taxon).inserted { at = taxonomy.taxa[taxon].parent }
+        }
+        return animals.map { lineage in
+            if lineage.contains(where: wanted.contains) { return lineage }
+            guard let first = lineage.firstIndex(where: holding.contains) else { return [] }
+            return Array(lineage[first...])
+        }
     }
 
     /// Labels one image's logits.
@@ -160,13 +174,9 @@ public struct Labeler: Sendable {
                 scientificName: metadata.classes.names[best], taxonRank: nil, vernacularName: nil,
                 probability: probabilities[best])
         }
-        // With a species list, the allowed classes share the whole animal mass in proportion.
-        var allowedMass: Float = 0
-        for (index, p) in probabilities.enumerated() where allowed[index] { allowedMass += p }
-        let scale = allowedMass > 0 ? animalMass / allowedMass : 0
         var taxonMass = [Float](repeating: 0, count: taxonomy.taxa.count)
-        for (index, p) in probabilities.enumerated() where allowed[index] {
-            for taxon in lineages[index] { taxonMass[taxon] += p * scale }
+        for (index, p) in probabilities.enumerated() {
+            for taxon in counted[index] { taxonMass[taxon] += p }
         }
         for rank in Self.rollupRanks {
             var best: Int?
