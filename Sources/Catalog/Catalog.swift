@@ -80,5 +80,6 @@ public final class Catalog: Sendable {
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
-    static func iso(_ seconds: Double) -> String { CatalogTime.format(Date(timeIntervalSince1970: seconds)) }
+    /// Seconds since 1970 as the catalog writes times (ISO 8601, UTC, milliseconds).
+    public static func iso(_ seconds: Double) -> String { CatalogTime.format(Date(timeIntervalSince1970: seconds)) }
 }

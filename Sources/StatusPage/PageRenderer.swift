@@ -236,8 +236,6 @@ public enum PageRenderer {
         return text
     }
 
-    static func iso(_ seconds: Double) -> String {
-        let date = Date(timeIntervalSince1970: seconds)
-        return String(date.formatted(.iso8601).prefix(19))
-    }
+    /// The catalog's time format, to the second.
+    static func iso(_ seconds: Double) -> String { String(Catalog.iso(seconds).prefix(19)) }
 }
