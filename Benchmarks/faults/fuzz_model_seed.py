@@ -2,11 +2,13 @@
 fuzz target's corpus. The bundled model's header alone refers to tensor data it does not carry, so without a
 whole small model the fuzzer never gets past the tensor table into the metadata checks and the weight folding.
 
-    python3 Benchmarks/faults/fuzz_model_seed.py    (prints the file it wrote)
+    python3 Benchmarks/faults/fuzz_model_seed.py             (prints the file it wrote)
+    python3 Benchmarks/faults/fuzz_model_seed.py --format 2  (format 2: re-fitted levels, a skippable block)
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import struct
@@ -59,12 +61,25 @@ METADATA = {
 }
 
 
-def tensor_shapes() -> dict[str, list[int]]:
-    """The tensors the loader demands for UNITS, with their shapes (Sources/Inference/ModelFile/Model+Units.swift)."""
+def metadata(version: int) -> dict[str, object]:
+    """METADATA, or its format 2 form: block 0 (unit 1, a residual block) skippable, one slice option."""
+    if version == 1:
+        return METADATA
+    return {
+        **METADATA,
+        "formatVersion": 2,
+        "skippableUnits": [1],
+        "sliceOptions": [{"name": "skip", "skip": True, "level": 1}],
+    }
+
+
+def tensor_shapes(version: int = 1) -> dict[str, list[int]]:
+    """The tensors the loader demands for UNITS, with their shapes (Sources/Inference/ModelFile/Model+Units.swift):
+    format 2 has one set of batch norms and per-level project and fc layers."""
     shapes: dict[str, list[int]] = {}
 
     def batch_norm(prefix: str, channels: int) -> None:
-        for level in range(LEVELS):
+        for level in range(LEVELS if version == 1 else 1):
             for part in ("weight", "bias", "mean", "var"):
                 shapes[f"{prefix}.level{level}.{part}"] = [channels]
 
@@ -84,14 +99,19 @@ def tensor_shapes() -> dict[str, list[int]]:
     shapes["head.fc.weight"] = [3, 8]
     shapes["head.fc.bias"] = [3]
     batch_norm("head.bn", 8)
+    if version == 2:
+        shapes["block1.project.level1.weight"] = [6, 4, 1, 1]
+        shapes["block1.project.level1.bias"] = [6]
+        shapes["head.fc.level1.weight"] = [3, 4]
+        shapes["head.fc.level1.bias"] = [3]
     return shapes
 
 
-def model_file() -> bytes:
+def model_file(version: int = 1) -> bytes:
     """The safetensors bytes: every value float16 0.5 (batch-norm variances must not be negative)."""
-    header: dict[str, object] = {"__metadata__": {"trapline": json.dumps(METADATA, separators=(",", ":"))}}
+    header: dict[str, object] = {"__metadata__": {"trapline": json.dumps(metadata(version), separators=(",", ":"))}}
     data = b""
-    for name, shape in tensor_shapes().items():
+    for name, shape in tensor_shapes(version).items():
         count = 1
         for dimension in shape:
             count *= dimension
@@ -103,7 +123,9 @@ def model_file() -> bytes:
 
 
 def main() -> None:
-    content = model_file()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--format", type=int, choices=(1, 2), default=1, help="model file format version (1)")
+    content = model_file(parser.parse_args().format)
     corpus = Path(__file__).resolve().parents[2] / "Fuzz" / "corpus" / "model"
     path = corpus / hashlib.sha1(content).hexdigest()
     path.write_bytes(content)

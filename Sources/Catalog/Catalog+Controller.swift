@@ -10,7 +10,7 @@ extension Catalog {
     ///   - reason: Why, in words.
     ///   - at: When (seconds since 1970).
     /// - Throws: `CatalogError`.
-    public func recordControllerEvent(kind: String, node: String?, levels: [Double]?, reason: String, at: Double)
+    public func recordControllerEvent(kind: String, node: String?, levels: [SliceLevel]?, reason: String, at: Double)
         throws
     {
         let levelsText = levels.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }

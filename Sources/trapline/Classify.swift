@@ -22,6 +22,14 @@ struct Classify: ParsableCommand {
     @Option(help: "Prune level: the fraction of expanded channels removed (one of the model's levels).")
     var level: Double = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "One option per slice of a plan, comma-separated (w1,skip,w0.5,w1): mixed levels by hand.",
+            discussion: """
+                The number of entries picks the model's plan for that many nodes. An entry is a width level by                 name (w1, w0.75, w0.5, w0.25: the share of channels kept) or prune fraction (0.5), or a slice                 option of a format 2 model (skip: the slice's residual blocks skipped). `trapline model info`                 lists them with their cost and measured accuracy. Overrides --level.
+                """))
+    var levels: String?
+
     @Option(help: "How many classes to print per image.")
     var top = 5
 
@@ -63,10 +71,10 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let loaded = try CLISupport.loadModel(model)
-        let levels = loaded.metadata.pruneLevels
-        guard let levelIndex = levels.firstIndex(where: { abs($0 - level) < 1e-9 }) else {
+        let widths = loaded.metadata.pruneLevels
+        guard let levelIndex = widths.firstIndex(where: { abs($0 - level) < 1e-9 }) else {
             throw ValidationError(
-                "--level \(level) is not one of this model's levels: \(levels.map { "\($0)" }.joined(separator: ", "))")
+                "--level \(level) is not one of this model's levels: \(widths.map { "\($0)" }.joined(separator: ", "))")
         }
         let siteTaxa = (taxa ?? "").split(separator: ",").map { String($0) }.filter { !$0.allSatisfy(\.isWhitespace) }
         let labeler: Labeler
@@ -78,13 +86,45 @@ struct Classify: ParsableCommand {
             throw ValidationError("--taxa: \(error.message)")
         }
         let classifier = ImageClassifier(engine: Engine(model: loaded, threads: threads), labeler: labeler, crop: crop)
-        let outcomes = try classifier.classify(images, level: levelIndex)
+        let options = try levels.map { try Self.sliceOptions($0, loaded.metadata) }
+        let outcomes =
+            try options.map { try classifier.classify(images, unitLevels: $0.unitLevels) }
+            ?? classifier.classify(images, level: levelIndex)
         if json {
-            print(try ClassifyReport(images: images, outcomes: outcomes, level: level).jsonText())
+            print(
+                try ClassifyReport(images: images, outcomes: outcomes, level: level, levels: options?.names)
+                    .jsonText())
         } else {
             for (path, outcome) in zip(images, outcomes) { print(ClassifyText.describe(path, outcome)) }
         }
         if outcomes.contains(where: { if case .failed = $0 { true } else { false } }) { throw ExitCode(1) }
+    }
+}
+
+extension Classify {
+    /// Parses `--levels`: one option per slice of the plan with that many slices.
+    static func sliceOptions(_ text: String, _ metadata: ModelMetadata) throws -> (names: [String], unitLevels: [Int]) {
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let available = (0..<metadata.optionCount).map(metadata.optionName).joined(separator: ", ")
+        guard let plan = metadata.slicePlan(nodes: entries.count) else {
+            let plans = metadata.slicePlans.keys.compactMap(Int.init).sorted().map(String.init)
+            throw ValidationError(
+                "--levels has \(entries.count) entries but the model has no \(entries.count)-node plan "
+                    + "(plans: \(plans.joined(separator: ", ")) nodes)")
+        }
+        var names: [String] = []
+        var unitLevels: [Int] = []
+        for (slice, entry) in entries.enumerated() {
+            guard let option = metadata.option(named: entry) else {
+                throw ValidationError(
+                    "--levels: \"\(entry)\" (slice \(slice)) is not an option of this model; it has \(available)")
+            }
+            names.append(metadata.optionName(option))
+            unitLevels += metadata.unitLevels(plan[slice]..<plan[slice + 1], option: option)
+        }
+        return (names, unitLevels)
     }
 }
 

@@ -23,10 +23,13 @@ struct ClassifyReport: Encodable {
     }
 
     var level: Double
+    /// With `--levels`: the option each slice ran, in plan order.
+    var levels: [String]?
     var images: [Image]
 
-    init(images paths: [String], outcomes: [ImageClassifier.Outcome], level: Double) {
+    init(images paths: [String], outcomes: [ImageClassifier.Outcome], level: Double, levels: [String]? = nil) {
         self.level = level
+        self.levels = levels
         images = zip(paths, outcomes).map { path, outcome in
             switch outcome {
             case .labeled(let label, _):

@@ -13,7 +13,8 @@ struct ModelInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract:
-            "Show a model file's metadata, prune levels, slice plans, and parameters and compute per slice and level."
+            "Show a model file's metadata, prune levels, slice options, slice plans, and parameters, compute and "
+            + "measured accuracy per slice and option."
     )
 
     @Argument(help: "The model file (default: the bundled model).", completion: .file(extensions: ["safetensors"]))
@@ -22,6 +23,8 @@ struct ModelInfo: ParsableCommand {
     func run() throws {
         let model = try CLISupport.loadModel(file)
         print(ModelInfoText.describe(model.metadata))
+        print("")
+        print("weights        \(ModelInfoText.megabytes(model.weightBytes)) MB in memory, every level folded")
         if let kernel = Trapline.blasKernel {
             print("")
             print("runs on        OpenBLAS kernel \(kernel)")
@@ -40,6 +43,12 @@ enum ModelInfoText {
         lines.append("classes        \(m.classes.names.count), of which \(animals) animals")
         lines.append("units          \(m.units.count): stem, \(m.units.count - 2) blocks, head")
         lines.append("prune levels   \(m.pruneLevels.map { "\($0)" }.joined(separator: ", "))")
+        lines.append(
+            "slice options  \((0..<m.optionCount).map(m.optionName).joined(separator: ", "))"
+                + (m.hasRefitLevels ? " (pruned levels re-fitted by least squares)" : ""))
+        if let skippable = m.skippableUnits {
+            lines.append("skippable      units \(skippable.map(String.init).joined(separator: ", "))")
+        }
         if let license = m.license { lines.append("licence        \(license)") }
         for (key, value) in (m.provenance ?? [:]).sorted(by: { $0.key < $1.key }) {
             lines.append("provenance     \(key): \(value)")
@@ -56,13 +65,28 @@ enum ModelInfoText {
             guard let plan = m.slicePlan(nodes: nodes) else { continue }
             lines.append("")
             lines.append("\(nodes)-node plan, unit boundaries \(plan.map(String.init).joined(separator: " ")):")
+            let curves = m.accuracy.flatMap { $0.plan == nodes ? $0.slices : nil }
             for (slice, range) in zip(plan, plan.dropFirst()).enumerated() {
-                let costs = m.pruneLevels.indices.map { m.cost(units: range.0..<range.1, level: $0) }
-                let text = costs.map { "\(millions($0.parameters))M p / \(millions($0.multiplyAdds))M madd" }
-                lines.append("  slice \(slice) units \(range.0)..<\(range.1): " + text.joined(separator: " | "))
+                lines.append("  slice \(slice) units \(range.0)..<\(range.1):")
+                for option in 0..<m.optionCount {
+                    let cost = m.cost(units: range.0..<range.1, option: option)
+                    var text = "    \(m.optionName(option).padding(toLength: 6, withPad: " ", startingAt: 0))"
+                    text += " \(millions(cost.parameters))M p / \(millions(cost.multiplyAdds))M madd"
+                    if let curve = curves?[slice], option < curve.count {
+                        text += ", \(m.accuracy?.metric ?? "accuracy") \(percent(curve[option]))"
+                    }
+                    lines.append(text)
+                }
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func megabytes(_ bytes: Int) -> String { millions(bytes) }
+
+    static func percent(_ value: Double) -> String {
+        let tenths = Int((value * 1000).rounded())
+        return "\(tenths / 10).\(tenths % 10)%"
     }
 
     static func millions(_ value: Int) -> String {

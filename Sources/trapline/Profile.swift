@@ -6,7 +6,8 @@ import Inference
 
 struct Profile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure this node's service time for every slice at every prune level and batch size.",
+        abstract:
+            "Measure this node's service time for every slice at every option (width level or slice option) and batch size.",
         discussion: """
             Runs each slice of the ring's plan (or the model's 4-node plan when no ring is configured) on this \
             machine: one warm-up run, then the median of --runs timed runs, for each level and batch size. Stores \
@@ -51,8 +52,8 @@ struct Profile: AsyncParsableCommand {
         }
         print("profiling \(ring.plan.count - 1) slices of plan \(ring.plan) on \(ring.node), batch sizes \(sizes)")
         if let kernel = Trapline.blasKernel { print("OpenBLAS kernel \(kernel)") }
-        let levels = model.metadata.pruneLevels
-        print("slice  units    batch  " + levels.map { "level \($0)".padding(12) }.joined())
+        let options = (0..<model.metadata.optionCount).map(model.metadata.optionName)
+        print("slice  units    batch  " + options.map { $0.padding(12) }.joined())
         let profiles = try Profiler.measure(
             model: model, plan: ring.plan, node: ring.node, batchSizes: sizes, runs: runs, threads: config.threads
         ) { profile in

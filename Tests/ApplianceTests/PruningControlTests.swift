@@ -34,6 +34,9 @@ import Testing
             let product = table.slices.map { $0[level] / uniform[0] }.reduce(uniform[0], *)
             #expect(abs(product - uniform[level]) < 1e-9)
         }
+        // Slice options were measured for the file's own plan only: elsewhere they count as keeping nothing.
+        #expect(
+            table.slices.allSatisfy { $0.count == metadata.optionCount && $0[uniform.count...].allSatisfy { $0 == 0 } })
     }
 
     @Test func profileEntriesBecomeATableAndBack() throws {

@@ -83,6 +83,28 @@ import Testing
         }
     }
 
+    /// A slice that ran a slice option is recorded by name, so `pruneLevels` and `levels` stay JSON arrays that
+    /// sqlite3's JSON functions read: numbers for width levels, strings for options.
+    @Test func sliceOptionsAreRecordedByName() throws {
+        try withTemporaryDirectory { dir in
+            let catalog = try Catalog(path: dir.file("c.db"))
+            _ = try catalog.register(Self.arrival("h0", path: "/in/A05/0.jpg"))
+            var batch = Self.batch([Self.label("h0")])
+            batch.levels = [0.0, SliceLevel(fraction: 0, option: "skip"), 0.5, 0.0]
+            try catalog.commit(batch, eventGapSeconds: 60)
+            try catalog.recordControllerEvent(
+                kind: "levels", node: nil, levels: batch.levels, reason: "test", at: 2_000)
+            let db = dir.file("c.db")
+            #expect(try sqlite(db, "SELECT levels FROM batches").first == ["[0.0,\"skip\",0.5,0.0]"])
+            #expect(
+                try sqlite(
+                    db, "SELECT json_extract(pruneLevels, '$[1]'), json_extract(pruneLevels, '$[2]') FROM observations"
+                )
+                .first == ["skip", "0.5"])
+            #expect(try sqlite(db, "SELECT json_valid(levels) FROM controller_events").first == ["1"])
+        }
+    }
+
     @Test func eventsGroupImagesCloserThanTheGap() throws {
         try withTemporaryDirectory { dir in
             let catalog = try Catalog(path: dir.file("c.db"))

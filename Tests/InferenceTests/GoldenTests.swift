@@ -104,4 +104,37 @@ import Testing
         let reference = try golden.floats("logits.0.mixed")
         #expect(Self.largestDifference(logits, reference) <= golden.tolerance(units: 0..<18, reference: reference))
     }
+
+    /// Every slice option beyond the width levels, on each slice of the 4-node plan alone (format 2).
+    @Test func sliceOptionsMatchPyTorch() throws {
+        let golden = try Golden()
+        let engine = Engine(model: golden.model)
+        let m = golden.model.metadata
+        let plan = golden.plan
+        #expect(m.optionCount > m.pruneLevels.count, "the bundled model has slice options")
+        for option in m.pruneLevels.count..<m.optionCount {
+            for slice in 0..<(plan.count - 1) {
+                let levels = (0..<(plan.count - 1)).flatMap { s in
+                    m.unitLevels(plan[s]..<plan[s + 1], option: s == slice ? option : 0)
+                }
+                let logits = try Self.run(engine, try golden.input(0), units: 0..<18, levels: levels)
+                let reference = try golden.floats("logits.0.slice\(slice).option\(option)")
+                let difference = Self.largestDifference(logits, reference)
+                let tolerance = golden.tolerance(units: 0..<18, reference: reference)
+                print(
+                    "golden slice \(slice) option \(m.optionName(option)): |logit difference| \(difference) of \(tolerance)"
+                )
+                #expect(difference <= tolerance, "slice \(slice) option \(option): \(difference) of \(tolerance)")
+            }
+        }
+        // A mixed vector of width levels and slice options, as the golden file records it.
+        let meta = try #require(
+            try JSONSerialization.jsonObject(with: Data((golden.file.metadata["golden"] ?? "{}").utf8))
+                as? [String: Any])
+        let options = try #require(meta["mixedSliceOptions"] as? [Int])
+        let levels = options.enumerated().flatMap { s, option in m.unitLevels(plan[s]..<plan[s + 1], option: option) }
+        let logits = try Self.run(engine, try golden.input(0), units: 0..<18, levels: levels)
+        let reference = try golden.floats("logits.0.mixedOptions")
+        #expect(Self.largestDifference(logits, reference) <= golden.tolerance(units: 0..<18, reference: reference))
+    }
 }

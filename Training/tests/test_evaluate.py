@@ -94,7 +94,7 @@ def test_summary_tables_plot_and_accuracy_metadata(tmp_path: Path, arch: Archite
     modelfile.set_accuracy(path, accuracy)
     assert modelfile.read_metadata(path)["accuracy"] == json.loads(json.dumps(accuracy))
     assert all(torch.equal(t, tensors[k]) for k, t in modelfile.read_tensors(path).items())
-    with pytest.raises(ValueError, match="per prune level"):
+    with pytest.raises(ValueError, match="one value per slice option"):
         modelfile.set_accuracy(path, {**accuracy, "uniform": [1.0]})
     with pytest.raises(ValueError, match=r"0\.\.\.1"):
         modelfile.set_accuracy(path, {**accuracy, "slices": [[1.5, 1, 1, 1]] * 4})

@@ -46,9 +46,9 @@ def test_the_committed_goldens_regenerate_from_the_committed_model_file(tmp_path
 
 
 @pytest.fixture(scope="module")
-def committed_goldens() -> tuple[TraplineNet, list[int], dict[str, torch.Tensor]]:
+def committed_goldens() -> tuple[TraplineNet, dict, dict[str, torch.Tensor]]:
     model, meta = modelfile.read(MODEL_FILE)
-    return model, meta["slicePlans"]["4"], load(GOLDEN_FILE)[0]
+    return model, meta, load(GOLDEN_FILE)[0]
 
 
 def one_weight(model: TraplineNet) -> None:
@@ -70,13 +70,14 @@ def batch_norm_statistic(model: TraplineNet) -> None:
 
 @pytest.mark.parametrize("change", [one_weight, channel_order, batch_norm_statistic])
 def test_the_golden_check_catches_a_real_change_to_the_model(
-    committed_goldens: tuple[TraplineNet, list[int], dict[str, torch.Tensor]], change: Callable[[TraplineNet], None]
+    committed_goldens: tuple[TraplineNet, dict, dict[str, torch.Tensor]], change: Callable[[TraplineNet], None]
 ) -> None:
-    model, boundaries, committed = committed_goldens
+    model, meta, committed = committed_goldens
     changed = copy.deepcopy(model)
     with torch.no_grad():
         change(changed)
-    differences = golden.differences_against(golden.tensors_for(changed, boundaries), committed, changed.arch)
+    fresh = golden.tensors_for(changed, meta["slicePlans"]["4"], meta)
+    differences = golden.differences_against(fresh, committed, changed.arch)
     assert any(d > t for d, t in differences.values())
 
 
@@ -93,6 +94,11 @@ def test_the_goldens_hold_what_the_engine_tests_need() -> None:
         for b in boundaries[1:-1]:
             activation = tensors[f"activation.level{level}.unit{b}"]
             assert activation.dim() == 4 and activation.shape[0] == 1 and activation.dtype == torch.float32
+    # The slice options of the format 2 model: each on each slice of the 4-node plan, and a mixed vector.
+    assert meta["mixedSliceOptions"] == [1, 4, 2, 4]
+    for slice_index in range(4):
+        assert tensors[f"logits.0.slice{slice_index}.option4"].shape == (1000,)
+    assert tensors["logits.0.mixedOptions"].shape == (1000,)
     assert tensors["logits.0.mixed"].shape == (1000,)
     assert not torch.allclose(tensors["logits.0.level0"], tensors["logits.0.level3"])
     assert int(tensors["logits.0.level0"].argmax()) == 335  # fox squirrel

@@ -30,6 +30,20 @@ from .architecture import Architecture, Unit
 from .model import TraplineNet
 
 
+def format_one_state(model: TraplineNet) -> dict[str, torch.Tensor]:
+    """The model's tensors in the format 1 form: a re-fitted (format 2) model's level-0 batch norms copied to every
+    level and its per-level layers dropped; a format 1 model's as they are. Fine-tuning starts from this and
+    trains its own per-level batch norms (the re-fitted layers fit the base's classes, not the site's)."""
+    state = model.state_dict()
+    if not model.refit:
+        return state
+    out = {k: v for k, v in state.items() if ".project.level" not in k and ".fc.level" not in k}
+    for key in [k for k in out if ".level0." in k]:
+        for level in range(1, model.arch.level_count):
+            out[key.replace(".level0.", f".level{level}.")] = out[key].clone()
+    return out
+
+
 def with_classes(base: TraplineNet, classes: int, seed: int = 0) -> TraplineNet:
     """A copy of `base` whose head classifies into `classes` classes (new fully connected layer)."""
     arch = base.arch
@@ -40,7 +54,7 @@ def with_classes(base: TraplineNet, classes: int, seed: int = 0) -> TraplineNet:
         arch.batch_norm_epsilon,
     )
     model = TraplineNet(new_arch)
-    state = {k: v for k, v in base.state_dict().items() if not k.startswith("head.fc.")}
+    state = {k: v for k, v in format_one_state(base).items() if not k.startswith("head.fc.")}
     generator = torch.Generator().manual_seed(seed)
     state["head.fc.weight"] = torch.randn(classes, head.expanded_channels, generator=generator) * 0.01
     state["head.fc.bias"] = torch.zeros(classes)

@@ -8,6 +8,9 @@ r"""Reference outputs for the Swift engine's tests, computed by PyTorch in fp32 
 Tensors: `input.{k}` U8 [224, 224, 3]; `logits.{k}.level{l}` F32 [1000] (every unit at level l);
 `activation.level{l}.unit{b}` F32 NHWC for image 0 at the 4-node plan's internal boundaries (the activation
 entering unit b); `logits.0.mixed` F32 [1000] with the 4-node plan's slices at levels MIXED_SLICE_LEVELS.
+A format 2 model adds, for image 0, `logits.0.slice{s}.option{o}` (slice s of the 4-node plan at slice option
+o, the others at full width) for every option beyond the width levels, and `logits.0.mixedOptions` with the
+slices at MIXED_SLICE_OPTIONS (an option index past the last is clamped to it).
 """
 
 from __future__ import annotations
@@ -34,6 +37,31 @@ from .slicing import levels_for_slices
 
 PLAN_NODES = "4"
 MIXED_SLICE_LEVELS = (0, 3, 1, 2)
+MIXED_SLICE_OPTIONS = (1, 4, 2, 4)
+
+
+def clamp_options(meta: dict[str, Any]) -> list[int]:
+    """MIXED_SLICE_OPTIONS with each index clamped to the model's options."""
+    last = modelfile.option_count(meta) - 1
+    return [min(o, last) for o in MIXED_SLICE_OPTIONS]
+
+
+def option_logits(model: TraplineNet, meta: dict[str, Any], image: np.ndarray, boundaries: list[int]) -> dict:
+    """`logits.0.slice{s}.option{o}` and `logits.0.mixedOptions` (format 2 models only)."""
+    from .levels import option_levels  # imported here: levels imports camtrap and label_eval
+
+    if not meta.get("sliceOptions"):
+        return {}
+    x = normalise(image)
+    tensors = {}
+    slices = len(boundaries) - 1
+    for option in range(len(meta["pruneLevels"]), modelfile.option_count(meta)):
+        for s in range(slices):
+            chosen = [0] * slices
+            chosen[s] = option
+            tensors[f"logits.0.slice{s}.option{option}"] = model(x, option_levels(meta, boundaries, chosen))[0]
+    tensors["logits.0.mixedOptions"] = model(x, option_levels(meta, boundaries, clamp_options(meta)))[0]
+    return tensors
 
 
 def logits_at_every_level(model: TraplineNet, image: np.ndarray, k: int) -> dict[str, torch.Tensor]:
@@ -89,6 +117,7 @@ def golden_metadata(model_path: Path, boundaries: list[int], mixed: list[int]) -
         "planBoundaries": boundaries,
         "mixedSliceLevels": list(MIXED_SLICE_LEVELS),
         "mixedLevels": mixed,
+        "mixedSliceOptions": clamp_options(modelfile.read_metadata(model_path)),
     }
 
 
@@ -110,11 +139,14 @@ def _compute(model_path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     model, meta = modelfile.read(model_path)
     boundaries = meta["slicePlans"][PLAN_NODES]
     mixed = levels_for_slices(boundaries, MIXED_SLICE_LEVELS)
-    return tensors_for(model, boundaries), golden_metadata(model_path, boundaries, mixed)
+    return tensors_for(model, boundaries, meta), golden_metadata(model_path, boundaries, mixed)
 
 
-def tensors_for(model: TraplineNet, boundaries: list[int]) -> dict[str, torch.Tensor]:
-    """Every golden tensor for `model` (already loaded), with the plan's internal `boundaries`."""
+def tensors_for(
+    model: TraplineNet, boundaries: list[int], meta: dict[str, Any] | None = None
+) -> dict[str, torch.Tensor]:
+    """Every golden tensor for `model` (already loaded), with the plan's internal `boundaries`; `meta` (the model
+    file's metadata) adds the slice options' logits."""
     mixed = levels_for_slices(boundaries, MIXED_SLICE_LEVELS)
     images = [load_photo(p.path) for p in PHOTOS]
     tensors: dict[str, torch.Tensor] = {}
@@ -124,6 +156,8 @@ def tensors_for(model: TraplineNet, boundaries: list[int]) -> dict[str, torch.Te
             tensors.update(logits_at_every_level(model, image, k))
         tensors.update(boundary_activations(model, images[0], boundaries))
         tensors["logits.0.mixed"] = model(normalise(images[0]), mixed)[0]
+        if meta is not None:
+            tensors.update(option_logits(model, meta, images[0], boundaries))
     return {name: t.contiguous() for name, t in tensors.items()}
 
 

@@ -3,6 +3,14 @@
 Pruning is structural: a unit at a level computes with a prefix of its expanded channels, sliced out of the
 full weights (nothing is masked), exactly as docs/model-file.md describes for the Swift engine. The
 module's state_dict keys are the model file's tensor names.
+
+Two forms of pruned level (docs/pruned-levels.md):
+- format 1 (`refit=False`): every level has its own batch-norm statistics and shares every weight;
+- format 2 (`refit=True`): one set of batch norms (level 0's, sliced to the kept channels) and, per pruned
+  level, its own project weights and bias for every prunable block and its own fully connected layer for the
+  head, fitted by least squares (`trapline_training.refit`).
+Either form can skip a residual block: level index `skip_level(arch)` (one past the width levels) runs it as
+the identity.
 """
 
 from __future__ import annotations
@@ -53,6 +61,24 @@ class Weights(nn.Module):
         self.bias = nn.Parameter(torch.zeros(bias)) if bias is not None else None
 
 
+def add_level_weights(layer: Weights, shapes: Sequence[tuple[int, ...]], bias: int) -> None:
+    """Gives `layer` a child `level{l}` (weight of shape `shapes[l - 1]`, bias of `bias`) per pruned level l."""
+    for level, shape in enumerate(shapes, start=1):
+        child = Weights(shape, bias=bias)
+        child.weight.data.zero_()
+        layer.add_module(f"level{level}", child)
+
+
+def level_weights(layer: Weights, level: int) -> Weights | None:
+    """The refitted weights of pruned level `level` (None at level 0 or in the format 1 form)."""
+    return getattr(layer, f"level{level}", None) if level > 0 else None
+
+
+def skip_level(arch: Architecture) -> int:
+    """The level index that runs a residual block as the identity: one past the width levels."""
+    return arch.level_count
+
+
 class BatchNormStats(nn.Module):
     """One level's batch norm: affine parameters and running statistics, full width."""
 
@@ -90,7 +116,9 @@ class LevelBatchNorm(nn.Module):
             self.add_module(f"level{level}", BatchNormStats(channels))
 
     def stats(self, level: int) -> BatchNormStats:
-        """The statistics of level index `level`."""
+        """The statistics of level index `level` (a site with one set of statistics uses it at every level)."""
+        if self.levels == 1:
+            level = 0
         if not 0 <= level < self.levels:
             raise IndexError(f"level {level} outside 0..<{self.levels}")
         return getattr(self, f"level{level}")
@@ -98,6 +126,8 @@ class LevelBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
         """Normalises the first `x.shape[1]` channels with level `level`'s statistics (see `mode`)."""
         s, c = self.stats(level), x.shape[1]
+        if self.levels == 1:
+            level = 0
         if self.mode == "reference":
             var, mean = torch.var_mean(x.detach(), dim=(0, 2, 3), correction=0)
             self.reference = (mean, var)
@@ -164,46 +194,78 @@ class Stem(nn.Module):
 class MBConv(nn.Module):
     """An MBConv block without squeeze-excitation: expand 1x1, depthwise kxk, project 1x1 (linear)."""
 
-    def __init__(self, unit: Unit, levels: int, eps: float) -> None:
+    def __init__(self, unit: Unit, levels: int, eps: float, refit: list[int] | None = None) -> None:
+        """`levels`: the sets of batch-norm statistics (1 in format 2); `refit`: the kept channels of each pruned
+        level of a prunable block in format 2 (its per-level project layers), else None."""
         super().__init__()
         self.spec = unit
         e, k = unit.expanded_channels, unit.kernel
+        norms = levels
         if unit.expand:
             self.expand = Weights((e, unit.in_channels, 1, 1))
-            self.bn0 = LevelBatchNorm(e, levels, eps)
+            self.bn0 = LevelBatchNorm(e, norms, eps)
         self.depthwise = Weights((e, 1, k, k))
-        self.bn1 = LevelBatchNorm(e, levels, eps)
+        self.bn1 = LevelBatchNorm(e, norms, eps)
         self.project = Weights((unit.out_channels, e, 1, 1))
-        self.bn2 = LevelBatchNorm(unit.out_channels, levels, eps)
+        self.bn2 = LevelBatchNorm(unit.out_channels, norms, eps)
+        if refit:
+            add_level_weights(self.project, [(unit.out_channels, kept, 1, 1) for kept in refit], unit.out_channels)
 
-    def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
-        """Runs the block computing only the first `kept` expanded channels."""
+    def expanded(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """The block's first `kept` expanded channels after the depthwise convolution, batch norm and ReLU6."""
         h = x
         if self.spec.expand:
             h = F.relu6(self.bn0(F.conv2d(x, self.expand.weight[:kept]), level))
         h = conv_same(h, self.depthwise.weight[:kept], self.spec.stride, groups=kept)
-        h = F.relu6(self.bn1(h, level))
-        h = self.bn2(F.conv2d(h, self.project.weight[:, :kept]), level)
+        return F.relu6(self.bn1(h, level))
+
+    def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """Runs the block computing only the first `kept` expanded channels."""
+        h = self.expanded(x, level, kept)
+        fitted = level_weights(self.project, level)
+        if fitted is not None:
+            h = F.conv2d(h, fitted.weight, fitted.bias)
+        else:
+            h = self.bn2(F.conv2d(h, self.project.weight[:, :kept]), level)
         return h + x if self.spec.has_residual else h
 
 
 class Head(nn.Module):
     """Unit 17: 1x1 convolution to the features, batch norm, ReLU6, global average pool, fully connected."""
 
-    def __init__(self, unit: Unit, levels: int, eps: float) -> None:
+    def __init__(self, unit: Unit, levels: int, eps: float, refit: list[int] | None = None) -> None:
+        """`levels`: the sets of batch-norm statistics (1 in format 2); `refit`: the kept features of each pruned
+        level in format 2 (its per-level fc layers), else None."""
         super().__init__()
         f = unit.expanded_channels
         self.conv = Weights((f, unit.in_channels, 1, 1))
         self.bn = LevelBatchNorm(f, levels, eps)
         self.fc = Weights((unit.out_channels, f), bias=unit.out_channels)
+        if refit:
+            add_level_weights(self.fc, [(unit.out_channels, kept) for kept in refit], unit.out_channels)
+
+    def features(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
+        """The first `kept` pooled features [N, kept]."""
+        return F.relu6(self.bn(F.conv2d(x, self.conv.weight[:kept]), level)).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor, level: int, kept: int) -> torch.Tensor:
         """Runs the head with the first `kept` features; returns logits [N, classes]."""
-        h = F.relu6(self.bn(F.conv2d(x, self.conv.weight[:kept]), level))
-        return F.linear(h.mean(dim=(2, 3)), self.fc.weight[:, :kept], self.fc.bias)
+        pooled = self.features(x, level, kept)
+        fitted = level_weights(self.fc, level)
+        if fitted is not None:
+            return F.linear(pooled, fitted.weight, fitted.bias)
+        return F.linear(pooled, self.fc.weight[:, :kept], self.fc.bias)
 
 
 _UNIT_MODULES: dict[str, type[nn.Module]] = {"stem": Stem, "mbconv": MBConv, "head": Head}
+
+
+def refit_widths(arch: Architecture, u: int) -> list[int] | None:
+    """The kept channels of each pruned level of unit `u` when it is prunable (it then has per-level weights
+    in format 2), else None."""
+    if not arch.units[u].prunable:
+        return None
+    return [arch.kept(u, level) for level in range(1, arch.level_count)]
 
 
 def unit_name(arch: Architecture, index: int) -> str:
@@ -215,12 +277,19 @@ def unit_name(arch: Architecture, index: int) -> str:
 class TraplineNet(nn.Module):
     """The whole network; `forward` runs any contiguous range of units, each at its own level."""
 
-    def __init__(self, arch: Architecture) -> None:
+    def __init__(self, arch: Architecture, refit: bool = False) -> None:
+        """`refit`: the format 2 form (one set of batch norms, per-level project and fc weights)."""
         super().__init__()
         self.arch = arch
+        self.refit = refit
         self.names = [unit_name(arch, u) for u in range(arch.unit_count)]
         for u, unit in enumerate(arch.units):
-            module = _UNIT_MODULES[unit.kind](unit, arch.level_count, arch.batch_norm_epsilon)
+            norms = 1 if refit else arch.level_count
+            if unit.kind == "stem":
+                module: nn.Module = Stem(unit, norms, arch.batch_norm_epsilon)
+            else:
+                kept = refit_widths(arch, u) if refit else None
+                module = _UNIT_MODULES[unit.kind](unit, norms, arch.batch_norm_epsilon, kept)
             self.add_module(self.names[u], module)
 
     def unit(self, index: int) -> nn.Module:
@@ -240,9 +309,16 @@ class TraplineNet(nn.Module):
             raise ValueError(f"unit range {start}..<{end} outside 0..<{self.arch.unit_count}")
         offset = self._level_offset(levels, start, end)
         for u in range(start, end):
-            level = levels[u - offset]
-            x = self.unit(u)(x, level, self.arch.kept(u, level))
+            x = self.run_unit(u, x, levels[u - offset])
         return x
+
+    def run_unit(self, u: int, x: torch.Tensor, level: int) -> torch.Tensor:
+        """Runs unit `u` at `level`: a width level, or `skip_level` for a residual block (the identity)."""
+        if level == skip_level(self.arch):
+            if not self.arch.units[u].has_residual:
+                raise ValueError(f"unit {u} has no residual connection and cannot be skipped")
+            return x
+        return self.unit(u)(x, level, self.arch.kept(u, level))
 
     def _level_offset(self, levels: Sequence[int], start: int, end: int) -> int:
         if len(levels) == self.arch.unit_count:

@@ -18,6 +18,10 @@ from .model import TraplineNet
 
 FORMAT = "trapline-model"
 FORMAT_VERSION = 1
+REFIT_VERSION = 2
+"""Format 2: least-squares re-fitted pruned levels (per-level project and fc weights), residual blocks that may be
+skipped, and per-slice options (docs/model-file.md)."""
+VERSIONS = (FORMAT_VERSION, REFIT_VERSION)
 METADATA_KEY = "trapline"
 DTYPES: dict[str, torch.dtype] = {"f16": torch.float16, "f32": torch.float32}
 
@@ -37,8 +41,11 @@ def write(path: str | Path, model: TraplineNet, metadata: dict[str, Any], dtype:
       - metadata: the `trapline` document; `format` and `formatVersion` must be this module's.
       - dtype: `f16` or `f32` storage.
     """
-    if metadata.get("format") != FORMAT or metadata.get("formatVersion") != FORMAT_VERSION:
-        raise ValueError(f"metadata must declare format {FORMAT!r} version {FORMAT_VERSION}")
+    if metadata.get("format") != FORMAT or metadata.get("formatVersion") not in VERSIONS:
+        raise ValueError(f"metadata must declare format {FORMAT!r} version 1 or 2")
+    if (metadata["formatVersion"] == REFIT_VERSION) != model.refit:
+        raise ValueError("a format 2 file holds a re-fitted model, a format 1 file a batch-norm-per-level one")
+    validate_options(metadata)
     save_file(model_tensors(model, dtype), str(path), metadata={METADATA_KEY: json.dumps(metadata)})
 
 
@@ -49,9 +56,45 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if METADATA_KEY not in header:
         raise ValueError(f"{path}: no {METADATA_KEY!r} entry in the safetensors metadata")
     meta = json.loads(header[METADATA_KEY])
-    if meta.get("format") != FORMAT or meta.get("formatVersion") != FORMAT_VERSION:
-        raise ValueError(f"{path}: not a {FORMAT} version {FORMAT_VERSION} file")
+    if meta.get("format") != FORMAT or meta.get("formatVersion") not in VERSIONS:
+        raise ValueError(f"{path}: not a {FORMAT} file of version 1 or 2")
     return meta
+
+
+def option_count(meta: dict[str, Any]) -> int:
+    """Options a slice can run: the width levels, then the `sliceOptions` (format 2)."""
+    return len(meta["pruneLevels"]) + len(meta.get("sliceOptions") or [])
+
+
+def validate_options(meta: dict[str, Any]) -> None:
+    """Checks `skippableUnits` and `sliceOptions` (format 2 only; docs/model-file.md); raises `ValueError`."""
+    if meta.get("formatVersion") != REFIT_VERSION:
+        for key in ("skippableUnits", "sliceOptions"):
+            if key in meta:
+                raise ValueError(f"{key} needs format version 2")
+        return
+    arch = architecture_from_metadata(meta)
+    skippable = meta.get("skippableUnits")
+    if not isinstance(skippable, list) or not all(isinstance(u, int) for u in skippable):
+        raise ValueError("skippableUnits must be a list of unit indices")
+    if skippable != sorted(set(skippable)):
+        raise ValueError(f"skippableUnits must be ascending without repeats: {skippable}")
+    for u in skippable:
+        if not 0 <= u < arch.unit_count or not arch.units[u].has_residual:
+            raise ValueError(f"skippableUnits: unit {u} is not a residual block")
+    options = meta.get("sliceOptions")
+    if not isinstance(options, list):
+        raise ValueError("sliceOptions must be a list")
+    names = {f"w{level}" for level in range(arch.level_count)}
+    for option in options:
+        if not isinstance(option, dict) or set(option) != {"name", "skip", "level"}:
+            raise ValueError(f"a slice option has exactly name, skip and level: {option}")
+        name, level = option["name"], option["level"]
+        if not isinstance(name, str) or not name or name in names:
+            raise ValueError(f"slice option names must be non-empty and unique: {name!r}")
+        names.add(name)
+        if option["skip"] is not True or not isinstance(level, int) or not 0 <= level < arch.level_count:
+            raise ValueError(f"slice option {name}: skip must be true and level a width level index")
 
 
 def validate_accuracy(meta: dict[str, Any]) -> None:
@@ -63,15 +106,16 @@ def validate_accuracy(meta: dict[str, Any]) -> None:
     if accuracy is None:
         return
     levels = len(meta["pruneLevels"])
+    options = option_count(meta)
     plan = meta["slicePlans"].get(str(accuracy.get("plan")))
     if plan is None:
         raise ValueError(f"accuracy refers to plan {accuracy.get('plan')!r}, which slicePlans lacks")
     slices, uniform = accuracy.get("slices"), accuracy.get("uniform")
     if not isinstance(slices, list) or len(slices) != len(plan) - 1:
         raise ValueError(f"accuracy.slices needs one curve per slice of plan {accuracy['plan']}")
-    for curve in [*slices, uniform]:
-        if not isinstance(curve, list) or len(curve) != levels:
-            raise ValueError(f"accuracy curves need one value per prune level ({levels})")
+    for curve, width in [*((c, options) for c in slices), (uniform, levels)]:
+        if not isinstance(curve, list) or len(curve) != width:
+            raise ValueError(f"accuracy curves need one value per slice option ({options}; uniform: per level)")
         if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in curve):
             raise ValueError(f"accuracy values must lie in 0...1: {curve}")
     if not isinstance(accuracy.get("metric"), str) or not isinstance(accuracy.get("images"), int):
@@ -99,6 +143,7 @@ def validate_taxonomy(meta: dict[str, Any]) -> None:
 def _set_metadata(path: str | Path, key: str, value: Any) -> None:
     meta = read_metadata(path)
     meta[key] = value
+    validate_options(meta)
     validate_accuracy(meta)
     validate_taxonomy(meta)
     tensors = read_tensors(path)
@@ -121,9 +166,10 @@ def read(path: str | Path) -> tuple[TraplineNet, dict[str, Any]]:
       a tensor is missing, extra, of a dtype other than F16/F32, or of the wrong shape for the declared architecture.
     """
     meta = read_metadata(path)
+    validate_options(meta)
     validate_accuracy(meta)
     validate_taxonomy(meta)
-    model = TraplineNet(architecture_from_metadata(meta))
+    model = TraplineNet(architecture_from_metadata(meta), refit=meta["formatVersion"] == REFIT_VERSION)
     tensors = read_tensors(path)
     for name, tensor in tensors.items():
         if tensor.dtype not in DTYPES.values():

@@ -240,6 +240,12 @@ def derived_metadata(
     plans do not move), units from the model, `accuracy` null until evaluated, provenance extended."""
     meta = copy.deepcopy(template)
     meta["name"] = name
+    # The model is in the format it was trained in: a batch-norm-per-level (format 1) model has no re-fitted
+    # layers or slice options, whatever the template had.
+    meta["formatVersion"] = 2 if model.refit else 1
+    if not model.refit:
+        meta.pop("skippableUnits", None)
+        meta.pop("sliceOptions", None)
     meta["units"] = [unit.to_metadata() for unit in model.arch.units]
     meta["keptChannels"] = model.arch.kept_table()
     if classes is not None:

@@ -24,7 +24,20 @@ final class EngineFixture: @unchecked Sendable {
         input = [Float](repeating: 0.1, count: batch * engine.shape(atBoundary: 0).count)
         output = [Float](repeating: 0, count: batch * 1000)
         // Built here so that the measured calls allocate nothing of the benchmark's own.
-        levelVectors = (0..<model.levelCount).map { Array(repeating: $0, count: model.unitCount) }
+        // Every width level for the whole network, then every slice option of a format 2 model on each slice of
+        // the 4-node plan (the other slices at full width).
+        var vectors = (0..<model.levelCount).map { Array(repeating: $0, count: model.unitCount) }
+        if let plan = model.metadata.slicePlan(nodes: 4) {
+            for option in model.levelCount..<model.metadata.optionCount {
+                for slice in 0..<(plan.count - 1) {
+                    vectors.append(
+                        (0..<(plan.count - 1)).flatMap { s in
+                            model.metadata.unitLevels(plan[s]..<plan[s + 1], option: s == slice ? option : 0)
+                        })
+                }
+            }
+        }
+        levelVectors = vectors
         run(level: 0)  // warm: sizes the workspace
     }
 
@@ -52,8 +65,8 @@ nonisolated(unsafe) let benchmarks = {
     )
     for batch in [1, 8] {
         let fixture = EngineFixture(batch: batch)
-        Benchmark("warm-engine-batch\(batch)-all-levels") { benchmark in
-            for level in 0..<fixture.engine.model.levelCount { fixture.run(level: level) }
+        Benchmark("warm-engine-batch\(batch)-all-levels-and-options") { benchmark in
+            for vector in fixture.levelVectors.indices { fixture.run(level: vector) }
         }
     }
 }

@@ -22,7 +22,7 @@ public enum Profiler {
         progress: (SliceProfile) -> Void = { _ in }
     ) throws -> [SliceProfile] {
         let engine = Engine(model: model, threads: threads)
-        let levels = model.metadata.pruneLevels.count
+        let levels = model.metadata.optionCount
         var generator = SplitMix(seed: 7)
         var profiles: [SliceProfile] = []
         for slice in 0..<(plan.count - 1) {
@@ -42,7 +42,7 @@ public enum Profiler {
                             try output.withUnsafeMutableBufferPointer { destination in
                                 try engine.run(
                                     source, batch: batch, units: units,
-                                    levels: Array(repeating: level, count: units.count), into: destination)
+                                    levels: model.metadata.unitLevels(units, option: level), into: destination)
                             }
                         }
                         if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }

@@ -17,7 +17,7 @@ public actor PruningControl {
     let head: RingHead
     let catalog: Catalog
     let accuracy: AccuracyTable
-    let pruneLevels: [Double]
+    let metadata: ModelMetadata
     let settings: ControllerSettings
     let load: LoadMeter
     let batchMaxSize: Int
@@ -43,7 +43,7 @@ public actor PruningControl {
     ) {
         self.head = head
         self.catalog = catalog
-        pruneLevels = model.metadata.pruneLevels
+        metadata = model.metadata
         accuracy = Self.accuracyTable(model.metadata, plan: plan)
         var settings = ControllerSettings()
         settings.accuracyFloor = config.controlAccuracyFloor
@@ -82,7 +82,7 @@ public actor PruningControl {
             logger.error("levels not set", metadata: ["error": "\(error)"])
             return
         }
-        let fractions = decision.levels.map { pruneLevels[$0] }
+        let fractions = decision.levels.map { metadata.sliceLevel(option: $0) }
         logger.info("levels changed", metadata: ["levels": "\(fractions)", "reason": "\(decision.reason)"])
         try? catalog.recordControllerEvent(
             kind: "levels", node: nil, levels: fractions, reason: decision.reason, at: Date().timeIntervalSince1970)
@@ -111,7 +111,7 @@ public actor PruningControl {
         }
         do {
             let created = try Controller(
-                profiles: profiles, accuracy: accuracy, levelCount: pruneLevels.count, policy: .adaptive,
+                profiles: profiles, accuracy: accuracy, levelCount: metadata.optionCount, policy: .adaptive,
                 settings: settings)
             controller = created
             try? catalog.recordControllerEvent(
@@ -150,9 +150,10 @@ public actor PruningControl {
     /// docs: pruning a third of the network costs about a third of what pruning all of it costs, in log terms).
     static func accuracyTable(_ metadata: ModelMetadata, plan: [Int]) -> AccuracyTable {
         let levels = metadata.pruneLevels.count
+        let options = metadata.optionCount
         let slices = plan.count - 1
         guard let curves = metadata.accuracy else {
-            return AccuracyTable(full: 1, slices: Array(repeating: Array(repeating: 1, count: levels), count: slices))
+            return AccuracyTable(full: 1, slices: Array(repeating: Array(repeating: 1, count: options), count: slices))
         }
         if curves.plan == slices, metadata.slicePlan(nodes: slices) == plan, curves.slices.count == slices {
             return AccuracyTable(full: curves.slices[0][0], slices: curves.slices)
@@ -161,7 +162,10 @@ public actor PruningControl {
         let total = Double(plan.last ?? 1)
         let derived = (0..<slices).map { slice in
             let share = Double(plan[slice + 1] - plan[slice]) / total
-            return uniform.map { pow($0 / max(uniform[0], 1e-9), share) * uniform[0] }
+            let widths = uniform.prefix(levels).map { pow($0 / max(uniform[0], 1e-9), share) * uniform[0] }
+            // Slice options were measured for the file's plan only: elsewhere they count as keeping nothing,
+            // so the controller uses them only when no width level can meet the constraints.
+            return widths + Array(repeating: 0, count: options - widths.count)
         }
         return AccuracyTable(full: uniform[0], slices: derived)
     }

@@ -74,7 +74,8 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         }
         let end = Date().timeIntervalSince1970
         return BatchResult(
-            firstArrival: batch.firstArrival, deadline: batch.deadline, completed: end, levels: [levelFraction],
+            firstArrival: batch.firstArrival, deadline: batch.deadline, completed: end,
+            levels: [SliceLevel(fraction: levelFraction)],
             nodeTimings: ["local": end - start], modelID: modelID, modelName: modelName, labels: labels,
             failures: failures
         )

@@ -15,7 +15,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     public let maxInFlight: Int
     let modelID: String
     let modelName: String
-    let pruneLevels: [Double]
+    let metadata: ModelMetadata
     let preparer: ImagePreparer
     let labeler: Labeler
     let imageWidth: Int
@@ -41,7 +41,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         maxInFlight = config.ringMaxInFlight
         self.modelID = modelID
         modelName = model.metadata.name
-        pruneLevels = model.metadata.pruneLevels
+        metadata = model.metadata
         let spec = ModelInputSpec(metadata: model.metadata, crop: config.crop.flatMap(CropPolicy.init(rawValue:)))
         var preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
         preparer.thumbnailWidth = thumbnails == nil ? nil : ThumbnailStore.width
@@ -78,7 +78,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         }
         return BatchResult(
             firstArrival: batch.firstArrival, deadline: batch.deadline, completed: Date().timeIntervalSince1970,
-            levels: result.sliceLevels.map { pruneLevels[$0] }, nodeTimings: timings, modelID: modelID,
+            levels: result.sliceLevels.map { metadata.sliceLevel(option: $0) }, nodeTimings: timings, modelID: modelID,
             modelName: modelName, labels: labels, failures: prepared.failures)
     }
 

@@ -44,7 +44,7 @@ extension ApplianceServices {
                 "the status page is reachable beyond this machine without \(missing)",
                 metadata: ["http.listen": "\(listen)"])
         }
-        let levels = runtime.model.metadata.pruneLevels
+        let levels = (0..<runtime.model.metadata.optionCount).map { runtime.model.metadata.widthFraction(option: $0) }
         let source: @Sendable () async -> RingView
         if let ring {
             source = { await Self.ringView(ring.config, head: ring.head, levels: levels) }

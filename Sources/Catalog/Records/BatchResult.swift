@@ -60,8 +60,8 @@ public struct BatchResult: Sendable {
     public var firstArrival: Double
     public var deadline: Double
     public var completed: Double
-    /// The prune level (fraction removed) of every slice, in ring order.
-    public var levels: [Double]
+    /// What every slice ran (a width level's prune fraction, or a slice option), in ring order.
+    public var levels: [SliceLevel]
     /// Seconds spent per node or stage, by name.
     public var nodeTimings: [String: Double]
     public var modelID: String
@@ -71,7 +71,7 @@ public struct BatchResult: Sendable {
 
     /// Creates a batch result.
     public init(
-        firstArrival: Double, deadline: Double, completed: Double, levels: [Double], nodeTimings: [String: Double],
+        firstArrival: Double, deadline: Double, completed: Double, levels: [SliceLevel], nodeTimings: [String: Double],
         modelID: String, modelName: String, labels: [LabelRecord], failures: [FailureRecord]
     ) {
         self.firstArrival = firstArrival

@@ -1,8 +1,9 @@
 /// Every level vector of a pipeline, numbered in mixed radix (slice 0 most significant), with each vector's
 /// expected accuracy and whether it clears the accuracy floor.
 struct LevelSpace: Sendable {
-    /// The largest space searched exactly; 4 levels on 8 slices is 65,536 vectors.
-    static let maximumCount = 1 << 18
+    /// The largest space searched exactly: 5 options (4 width levels and a slice option) on 8 slices is 390,625
+    /// vectors.
+    static let maximumCount = 1 << 19
 
     let sliceCount: Int
     let levelCount: Int

@@ -48,6 +48,18 @@ public final class ImageClassifier {
     /// - Returns: One outcome per path, in the same order.
     /// - Throws: `InferenceError` only for an invalid level.
     public func classify(_ paths: [String], level: Int) throws -> [Outcome] {
+        try classify(paths, unitLevels: Array(repeating: level, count: engine.model.unitCount))
+    }
+
+    /// Classifies files, in order, each unit at its own level (a width level index, or the skip level for a
+    /// skippable block: `ModelMetadata.unitLevels` turns per-slice options into these).
+    /// - Parameters:
+    ///   - paths: JPEG files.
+    ///   - unitLevels: One level index per unit of the network.
+    /// - Returns: One outcome per path, in the same order.
+    /// - Throws: `InferenceError` only for invalid levels.
+    public func classify(_ paths: [String], unitLevels: [Int]) throws -> [Outcome] {
+        let level = unitLevels
         var outcomes: [Outcome?] = Array(repeating: nil, count: paths.count)
         var pending: [(index: Int, image: PreparedImage)] = []
         for (index, path) in paths.enumerated() {
@@ -67,7 +79,8 @@ public final class ImageClassifier {
         return outcomes.map { $0! }
     }
 
-    private func run(_ batch: [(index: Int, image: PreparedImage)], level: Int, into outcomes: inout [Outcome?]) throws
+    private func run(_ batch: [(index: Int, image: PreparedImage)], level: [Int], into outcomes: inout [Outcome?])
+        throws
     {
         let perImage = engine.shape(atBoundary: 0).count
         let spec = preparer.spec
@@ -81,8 +94,7 @@ public final class ImageClassifier {
         try batchInput.withUnsafeBufferPointer { input in
             try batchLogits.withUnsafeMutableBufferPointer { logits in
                 try engine.run(
-                    input, batch: batch.count, units: 0..<units, levels: Array(repeating: level, count: units),
-                    into: logits)
+                    input, batch: batch.count, units: 0..<units, levels: level, into: logits)
             }
         }
         let classes = engine.shape(atBoundary: units).count

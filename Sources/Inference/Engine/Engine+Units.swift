@@ -3,6 +3,11 @@ extension Engine {
         _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, batch: Int
     ) {
         let (input, output) = (shapes[index], shapes[index + 1])
+        if level == model.metadata.skipLevel {
+            // A skipped residual block is the identity (validated: input and output shapes are equal).
+            destination.update(from: source, count: batch * input.count)
+            return
+        }
         let perImage = Workspace.scratchPerImage(model, index, shapes)
         let chunk = Workspace.chunk(batch: batch, perImage: max(perImage.a, perImage.b))
         var first = 0

@@ -60,13 +60,22 @@ public final class Engine {
     /// - Returns: `batch` rows of logits.
     /// - Throws: `InferenceError` for arguments that do not fit.
     public func logits(_ input: [Float], batch: Int, level: Int = 0) throws -> [Float] {
+        try logits(input, batch: batch, levels: Array(repeating: level, count: model.unitCount))
+    }
+
+    /// The whole network with a level per unit (a width level index, or the skip level for a skippable block).
+    /// - Parameters:
+    ///   - input: `batch` normalised images.
+    ///   - batch: Images in the batch.
+    ///   - levels: One level index per unit.
+    /// - Returns: `batch` rows of logits.
+    /// - Throws: `InferenceError` for arguments that do not fit.
+    public func logits(_ input: [Float], batch: Int, levels: [Int]) throws -> [Float] {
         let count = model.unitCount
         var output = [Float](repeating: 0, count: batch * shapes[count].count)
         try input.withUnsafeBufferPointer { inputBuffer in
             try output.withUnsafeMutableBufferPointer { outputBuffer in
-                try run(
-                    inputBuffer, batch: batch, units: 0..<count, levels: Array(repeating: level, count: count),
-                    into: outputBuffer)
+                try run(inputBuffer, batch: batch, units: 0..<count, levels: levels, into: outputBuffer)
             }
         }
         return output
@@ -79,9 +88,15 @@ public final class Engine {
         guard !units.isEmpty, units.lowerBound >= 0, units.upperBound <= model.unitCount else {
             throw InferenceError.argument("unit range \(units) outside 0..<\(model.unitCount)")
         }
-        guard levels.count == units.count, levels.allSatisfy({ (0..<model.levelCount).contains($0) }) else {
+        let skip = model.metadata.skipLevel
+        guard levels.count == units.count,
+            zip(units, levels).allSatisfy({ unit, level in
+                (0..<model.levelCount).contains(level) || (level == skip && model.metadata.isSkippable(unit))
+            })
+        else {
             throw InferenceError.argument(
-                "levels \(levels) must give one of 0..<\(model.levelCount) for each of \(units.count) units")
+                "levels \(levels) must give one of 0..<\(model.levelCount) (or \(skip) to skip a skippable block) "
+                    + "for each of \(units.count) units")
         }
         guard input >= batch * shapes[units.lowerBound].count else {
             throw InferenceError.argument("input holds \(input) values; \(batch) x \(shapes[units.lowerBound]) needed")

@@ -17,6 +17,23 @@ public struct Model: Sendable {
     /// The number of units (stem, blocks, head).
     public var unitCount: Int { metadata.units.count }
 
+    /// Bytes of folded weights the engine keeps in memory, every level included.
+    public var weightBytes: Int {
+        func bytes(_ p: PointwiseWeights) -> Int { (p.weights.count + p.bias.count) * MemoryLayout<Float>.size }
+        return units.reduce(0) { total, unit in
+            switch unit {
+            case .stem(_, _, let levels): return total + levels.reduce(0) { $0 + bytes($1) }
+            case .block(_, let levels):
+                return total
+                    + levels.reduce(0) {
+                        $0 + ($1.expand.map(bytes) ?? 0) + bytes($1.project)
+                            + ($1.depthwise.weights.count + $1.depthwise.bias.count) * MemoryLayout<Float>.size
+                    }
+            case .head(let levels): return total + levels.reduce(0) { $0 + bytes($1.conv) + bytes($1.classifier) }
+            }
+        }
+    }
+
     /// Loads and validates a model file.
     /// - Parameter path: The safetensors model file.
     /// - Returns: The model.
@@ -40,7 +57,7 @@ public struct Model: Sendable {
             throw InferenceError.model("the trapline metadata is not valid: \(error)")
         }
         try metadata.validate()
-        var reader = WeightReader(file: file, epsilon: metadata.batchNormEpsilon)
+        var reader = WeightReader(file: file, epsilon: metadata.batchNormEpsilon, refit: metadata.hasRefitLevels)
         var units: [UnitWeights] = []
         for index in metadata.units.indices {
             units.append(try Self.loadUnit(index, metadata, &reader))

@@ -21,6 +21,18 @@ extension ModelMetadata {
         }
     }
 
+    /// Parameters and multiply-accumulates per image of a slice over `units` running `option` (a skipped block
+    /// costs nothing).
+    public func cost(units: Range<Int>, option: Int) -> ComputeCost {
+        let shapes = boundaryShapes
+        return zip(units, unitLevels(units, option: option)).reduce(ComputeCost(parameters: 0, multiplyAdds: 0)) {
+            total, pair in
+            let (index, level) = pair
+            guard level != skipLevel else { return total }
+            return total + unitCost(index, level: level, input: shapes[index], output: shapes[index + 1])
+        }
+    }
+
     private func unitCost(_ index: Int, level: Int, input: ActivationShape, output: ActivationShape) -> ComputeCost {
         let unit = self.units[index]
         let kept = keptChannels[index][level]

@@ -4,8 +4,8 @@ extension ModelMetadata {
         guard format == "trapline-model" else {
             throw InferenceError.model("metadata format is \"\(format)\", not trapline-model")
         }
-        guard formatVersion == 1 else {
-            throw InferenceError.model("model format version \(formatVersion) is not supported (1 is)")
+        guard formatVersion == 1 || formatVersion == 2 else {
+            throw InferenceError.model("model format version \(formatVersion) is not supported (1 and 2 are)")
         }
         guard activation == "relu6", padding == "tf-same" else {
             throw InferenceError.model("activation \(activation) / padding \(padding) unsupported (relu6, tf-same)")
@@ -17,6 +17,7 @@ extension ModelMetadata {
         try validateUnits()
         try validateLevels()
         try validatePlans()
+        try validateOptions()
         try validateClasses()
         try taxonomy?.validate(classCount: classes.names.count, isAnimal: isAnimal)
     }

@@ -49,11 +49,22 @@ public struct ModelMetadata: Sendable, Codable, Equatable {
     public var license: String?
     /// Measured accuracy of the pruned network (the controller's accuracy curves), if the file carries them.
     public var accuracy: AccuracyCurves?
+    /// Format 2: the residual blocks a slice option may skip (run as the identity).
+    public var skippableUnits: [Int]?
+    /// Format 2: what a slice can run besides its width levels; option `pruneLevels.count + i` is `sliceOptions[i]`.
+    public var sliceOptions: [SliceOption]?
     /// Scientific names, ranks and observation types of the classes, if the file carries them.
     public var taxonomy: Taxonomy?
 
     /// Top-1 agreement with the unpruned original, per prune level: for each slice of one plan with only that
     /// slice pruned, and for every unit pruned alike.
+    /// A slice option beyond the width levels: the slice's skippable units skip, the others run at `level`.
+    public struct SliceOption: Sendable, Codable, Equatable {
+        public var name: String
+        public var skip: Bool
+        public var level: Int
+    }
+
     public struct AccuracyCurves: Sendable, Codable, Equatable {
         public var metric: String
         /// The ring size whose slice plan the per-slice curves belong to.

@@ -22,11 +22,14 @@ enum UnitWeights: Sendable {
 struct WeightReader {
     let file: SafeTensors
     let epsilon: Float
+    /// Format 2: one set of batch norms (level 0's) and per-level least-squares layers.
+    let refit: Bool
     private(set) var used: Set<String> = []
 
-    init(file: SafeTensors, epsilon: Float) {
+    init(file: SafeTensors, epsilon: Float, refit: Bool = false) {
         self.file = file
         self.epsilon = epsilon
+        self.refit = refit
     }
 
     mutating func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {

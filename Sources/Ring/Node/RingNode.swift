@@ -59,7 +59,7 @@ public final class RingNode: Sendable {
         self.modelID = modelID
         let engine = Engine(model: model, threads: threads)
         runner = SliceRunner(engine: engine, plan: config.plan)
-        levelCount = model.metadata.pruneLevels.count
+        levelCount = model.metadata.optionCount
         self.maxBatch = maxBatch
         let widest = (1...model.unitCount).map { engine.shape(atBoundary: $0).count }.max() ?? 0
         maxMessageBytes = widest * maxBatch * 4 + (64 << 10)

@@ -60,7 +60,8 @@ final class SliceRunner: @unchecked Sendable {
             try output.values.withUnsafeBufferPointer { source in
                 try next.withUnsafeMutableBufferPointer { destination in
                     try engine.run(
-                        source, batch: batch, units: range, levels: Array(repeating: level, count: range.count),
+                        source, batch: batch, units: range,
+                        levels: engine.model.metadata.unitLevels(range, option: level),
                         into: destination)
                 }
             }
