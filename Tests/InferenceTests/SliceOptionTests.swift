@@ -105,7 +105,34 @@ import Testing
             ("unit 4 is not a residual block", { $0["skippableUnits"] = [3, 4] }),
             ("ascending without repeats", { $0["skippableUnits"] = [5, 3] }),
             ("unit 99 is not a residual block", { $0["skippableUnits"] = [3, 99] }),
-            ("needs skippableUnits and sliceOptions", { $0["sliceOptions"] = nil }),
+            ("needs skippableUnits and at least one of sliceOptions", { $0["sliceOptions"] = nil }),
+            ("at least one of sliceOptions", { $0["sliceOptions"] = [[String: Any]]() }),
+            (
+                "uniform accuracy curve",
+                { meta in
+                    var accuracy = meta["accuracy"] as! [String: Any]
+                    accuracy["uniform"] = [Double]()
+                    meta["accuracy"] = accuracy
+                }
+            ),
+            (
+                "one curve per slice of a plan",
+                { meta in
+                    var accuracy = meta["accuracy"] as! [String: Any]
+                    accuracy["slices"] = Array((accuracy["slices"] as! [[Double]]).prefix(2))
+                    meta["accuracy"] = accuracy
+                }
+            ),
+            (
+                "must lie in 0...1",
+                { meta in
+                    var accuracy = meta["accuracy"] as! [String: Any]
+                    var slices = accuracy["slices"] as! [[Double]]
+                    slices[1][2] = 1e300
+                    accuracy["slices"] = slices
+                    meta["accuracy"] = accuracy
+                }
+            ),
             ("need format version 2", { $0["formatVersion"] = 1 }),
             ("skip must be true", { Self.editOptions(&$0) { $0[0]["skip"] = false } }),
             ("level one of 0..<4", { Self.editOptions(&$0) { $0[0]["level"] = 4 } }),

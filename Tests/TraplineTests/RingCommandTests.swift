@@ -189,7 +189,7 @@ import Testing
                     "profile", "--config", ring.site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
                     "--out", path,
                 ])
-            #expect(table.output.contains("level 0.75"))
+            #expect(table.output.contains("w0.25") && table.output.contains("skip"))
             #expect(table.output.contains("OpenBLAS kernel"))
             chmod(path, 0o644)
             profiles.append(path)

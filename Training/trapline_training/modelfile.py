@@ -85,13 +85,17 @@ def validate_options(meta: dict[str, Any]) -> None:
     options = meta.get("sliceOptions")
     if not isinstance(options, list):
         raise ValueError("sliceOptions must be a list")
-    names = {f"w{level}" for level in range(arch.level_count)}
+    if not options:
+        raise ValueError("a format 2 model needs at least one slice option")
+    names = {f"w{1 - p:g}" for p in meta["pruneLevels"]}  # the width levels' names, as trapline prints them
     for option in options:
         if not isinstance(option, dict) or set(option) != {"name", "skip", "level"}:
             raise ValueError(f"a slice option has exactly name, skip and level: {option}")
         name, level = option["name"], option["level"]
-        if not isinstance(name, str) or not name or name in names:
-            raise ValueError(f"slice option names must be non-empty and unique: {name!r}")
+        if not isinstance(name, str) or not 0 < len(name) <= 32 or name in names:
+            raise ValueError(f"slice option names must be 1-32 characters, unique and not a width level's: {name!r}")
+        if not all(c.isalnum() or c in "+-_." for c in name):
+            raise ValueError(f"slice option name {name!r} has characters other than letters, digits and +-_.")
         names.add(name)
         if option["skip"] is not True or not isinstance(level, int) or not 0 <= level < arch.level_count:
             raise ValueError(f"slice option {name}: skip must be true and level a width level index")

@@ -6,7 +6,9 @@ struct SearchOutcome: Sendable {
     var currentFits: Bool
     /// The feasible vector with the highest accuracy (then lowest latency).
     var best: Candidate?
-    /// The best feasible vector that lowers no slice below its current level (prunes more, never less).
+    /// The best feasible vector that sheds no less on any slice than the current one (each slice's predicted
+    /// time no higher: with width levels alone that is "prunes more, never less"; it also orders slice options
+    /// such as skip, whose index says nothing about their cost).
     var bestTightening: Candidate?
     /// The best vector more accurate than the current one that has fit within the relax margin for long enough.
     var bestRelaxation: Candidate?
@@ -42,7 +44,8 @@ struct LevelSearch: Sendable {
                 index: index, prediction: model.predict(levels, stages: &stages), accuracy: space.accuracy[index])
             streaks[index] = constraints.fits(found.prediction, margin: relaxMargin) ? streaks[index] + 1 : 0
             consider(
-                found, tightening: levels.indices.allSatisfy { levels[$0] >= current[$0] }, streak: streaks[index],
+                found, tightening: levels.indices.allSatisfy { model.sheds(slice: $0, levels[$0], from: current[$0]) },
+                streak: streaks[index],
                 into: &outcome)
         }
         return outcome

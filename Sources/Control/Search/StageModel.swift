@@ -64,6 +64,13 @@ struct StageModel: Sendable {
         return Prediction(bottleneckMs: bottleneck, latencyMs: backlogBatches * bottleneck + total)
     }
 
+    /// Whether running `option` on `slice` is predicted to take no longer than running `current` there (ties
+    /// by index, so that among equally costly options the higher counts as shedding).
+    func sheds(slice: Int, _ option: Int, from current: Int) -> Bool {
+        let (a, b) = (cost[slice * levelCount + option], cost[slice * levelCount + current])
+        return a < b || (a == b && option >= current)
+    }
+
     /// Predicts a level vector, allocating its own scratch space.
     func predict(_ levels: [Int]) -> Prediction {
         var stages = [Double](repeating: 0, count: stageCount)

@@ -28,7 +28,7 @@ extension ModelMetadata {
         return zip(units, unitLevels(units, option: option)).reduce(ComputeCost(parameters: 0, multiplyAdds: 0)) {
             total, pair in
             let (index, level) = pair
-            guard level != skipLevel else { return total }
+            guard (0..<pruneLevels.count).contains(level) else { return total }  // skipped (or not an option)
             return total + unitCost(index, level: level, input: shapes[index], output: shapes[index + 1])
         }
     }

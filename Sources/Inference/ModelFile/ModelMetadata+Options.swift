@@ -46,10 +46,10 @@ extension ModelMetadata {
 
     /// The per-unit level indices of a slice over `units` running `option`.
     public func unitLevels(_ units: Range<Int>, option: Int) -> [Int] {
-        if option < pruneLevels.count { return Array(repeating: option, count: units.count) }
+        if (0..<pruneLevels.count).contains(option) { return Array(repeating: option, count: units.count) }
         let index = option - pruneLevels.count
         guard let options = sliceOptions, options.indices.contains(index) else {
-            return Array(repeating: option, count: units.count)  // out of range: the engine refuses it
+            return Array(repeating: -1, count: units.count)  // not an option: the engine refuses level -1
         }
         let spec = options[index]
         return units.map { spec.skip && isSkippable($0) ? skipLevel : spec.level }
@@ -62,8 +62,8 @@ extension ModelMetadata {
             }
             return
         }
-        guard let skippable = skippableUnits, let options = sliceOptions else {
-            throw InferenceError.model("a format 2 model needs skippableUnits and sliceOptions")
+        guard let skippable = skippableUnits, let options = sliceOptions, !options.isEmpty else {
+            throw InferenceError.model("a format 2 model needs skippableUnits and at least one of sliceOptions")
         }
         guard zip(skippable, skippable.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw InferenceError.model("skippableUnits must be ascending without repeats: \(skippable)")
@@ -86,8 +86,23 @@ extension ModelMetadata {
                     "slice option \(option.name): skip must be true and level one of 0..<\(pruneLevels.count)")
             }
         }
-        if let curves = accuracy, curves.slices.contains(where: { $0.count != optionCount }) {
+    }
+
+    /// The accuracy curves fit the plan they name, the levels and options, and lie in 0...1.
+    func validateAccuracy() throws {
+        guard let curves = accuracy else { return }
+        guard let plan = slicePlan(nodes: curves.plan), curves.slices.count == plan.count - 1 else {
+            throw InferenceError.model("accuracy curves need one curve per slice of a plan the model has")
+        }
+        guard curves.slices.allSatisfy({ $0.count == optionCount }) else {
             throw InferenceError.model("accuracy curves need one value per slice option (\(optionCount))")
+        }
+        guard curves.uniform.map({ $0.count == pruneLevels.count }) ?? true else {
+            throw InferenceError.model("the uniform accuracy curve needs one value per prune level")
+        }
+        let values = curves.slices.joined() + (curves.uniform ?? [])
+        guard values.allSatisfy({ $0.isFinite && (0...1).contains($0) }) else {
+            throw InferenceError.model("accuracy values must lie in 0...1")
         }
     }
 }

@@ -18,6 +18,7 @@ extension ModelMetadata {
         try validateLevels()
         try validatePlans()
         try validateOptions()
+        try validateAccuracy()
         try validateClasses()
         try taxonomy?.validate(classCount: classes.names.count, isAnimal: isAnimal)
     }
