@@ -54,6 +54,38 @@ import Testing
         }
     }
 
+    /// `--levels` runs one option per slice of the plan with that many slices: all at full width is `--level 0`,
+    /// a mixed vector with skip is reported by name, and an unknown option or plan is refused with exit 64.
+    @Test func mixedOptionsPerSliceByHand() throws {
+        let squirrel = try Fixtures.system(Self.squirrel)
+        func document(_ extra: [String]) throws -> [String: Any] {
+            let result = try runCommand(
+                InspectCommandTests.binary(),
+                ["classify", "--json", "--top", "1", "--model", Self.model, squirrel] + extra)
+            return try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        }
+        func top(_ document: [String: Any]) -> [String: Any]? {
+            ((document["images"] as? [[String: Any]])?.first?["top"] as? [[String: Any]])?.first
+        }
+        let plain = try document([])
+        let full = try document(["--levels", "w1,w1,w1,w1"])
+        #expect(full["levels"] as? [String] == ["w1", "w1", "w1", "w1"])
+        #expect(top(full)?["index"] as? Int == top(plain)?["index"] as? Int)
+        #expect(top(full)?["probability"] as? Double == top(plain)?["probability"] as? Double)
+        let mixed = try document(["--levels", "w1,skip,0.5,w1"])
+        #expect(mixed["levels"] as? [String] == ["w1", "skip", "w0.5", "w1"])
+        #expect((mixed["images"] as? [[String: Any]])?.first?["ok"] as? Bool == true)
+        let unknown = try runCommand(
+            InspectCommandTests.binary(), ["classify", "--model", Self.model, "--levels", "w1,w0.3,w1,w1", squirrel],
+            check: false)
+        #expect(unknown.status == 64 && unknown.errorOutput.contains("\"w0.3\" (slice 1) is not an option"))
+        let noPlan = try runCommand(
+            InspectCommandTests.binary(),
+            ["classify", "--model", Self.model, "--levels", String(repeating: "w1,", count: 9) + "w1", squirrel],
+            check: false)
+        #expect(noPlan.status == 64 && noPlan.errorOutput.contains("no 10-node plan"))
+    }
+
     @Test func theLabelRollsUpAndASpeciesListRestrictsIt() throws {
         // darknet's eagle: kite 0.33 and bald eagle 0.29, neither reaches 0.5; their family, Accipitridae, does.
         let eagle = try Fixtures.system("/usr/share/darknet/data/eagle.jpg")
