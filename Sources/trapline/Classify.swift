@@ -114,17 +114,14 @@ extension Classify {
                 "--levels has \(entries.count) entries but the model has no \(entries.count)-node plan "
                     + "(plans: \(plans.joined(separator: ", ")) nodes)")
         }
-        var names: [String] = []
-        var unitLevels: [Int] = []
-        for (slice, entry) in entries.enumerated() {
+        let options = try entries.enumerated().map { slice, entry in
             guard let option = metadata.option(named: entry) else {
                 throw ValidationError(
                     "--levels: \"\(entry)\" (slice \(slice)) is not an option of this model; it has \(available)")
             }
-            names.append(metadata.optionName(option))
-            unitLevels += metadata.unitLevels(plan[slice]..<plan[slice + 1], option: option)
+            return option
         }
-        return (names, unitLevels)
+        return (options.map(metadata.optionName), metadata.unitLevels(plan: plan, options: options))
     }
 }
 

@@ -114,9 +114,7 @@ import Testing
         #expect(m.optionCount > m.pruneLevels.count, "the bundled model has slice options")
         for option in m.pruneLevels.count..<m.optionCount {
             for slice in 0..<(plan.count - 1) {
-                let levels = (0..<(plan.count - 1)).flatMap { s in
-                    m.unitLevels(plan[s]..<plan[s + 1], option: s == slice ? option : 0)
-                }
+                let levels = m.unitLevels(plan: plan, options: (0..<(plan.count - 1)).map { $0 == slice ? option : 0 })
                 let logits = try Self.run(engine, try golden.input(0), units: 0..<18, levels: levels)
                 let reference = try golden.floats("logits.0.slice\(slice).option\(option)")
                 let difference = Self.largestDifference(logits, reference)
@@ -132,7 +130,7 @@ import Testing
             try JSONSerialization.jsonObject(with: Data((golden.file.metadata["golden"] ?? "{}").utf8))
                 as? [String: Any])
         let options = try #require(meta["mixedSliceOptions"] as? [Int])
-        let levels = options.enumerated().flatMap { s, option in m.unitLevels(plan[s]..<plan[s + 1], option: option) }
+        let levels = m.unitLevels(plan: plan, options: options)
         let logits = try Self.run(engine, try golden.input(0), units: 0..<18, levels: levels)
         let reference = try golden.floats("logits.0.mixedOptions")
         #expect(Self.largestDifference(logits, reference) <= golden.tolerance(units: 0..<18, reference: reference))

@@ -206,13 +206,18 @@ import Testing
             ),
             ("taxonomy", { Self.editTaxonomy(&$0) { Self.editClass(&$0, 20) { $0["type"] = "plant" } } }),
         ]
+        try Self.expectRefusals(cases)
+    }
+
+    /// Each metadata edit makes the loader refuse the bundled file with a message containing its text.
+    static func expectRefusals(_ cases: [(String, (inout [String: Any]) -> Void)]) throws {
         for (expected, change) in cases {
-            let bytes = try Self.edited { parts in
+            let bytes = try edited { parts in
                 var meta = parts.metadata
                 change(&meta)
                 parts.metadata = meta
             }
-            let message = Self.refusal(bytes)
+            let message = refusal(bytes)
             #expect(message?.contains(expected) == true, "\(expected): \(message ?? "accepted")")
         }
     }

@@ -147,15 +147,7 @@ import Testing
                 }
             ),
         ]
-        for (expected, change) in cases {
-            let bytes = try ModelFileTests.edited { parts in
-                var meta = parts.metadata
-                change(&meta)
-                parts.metadata = meta
-            }
-            let message = ModelFileTests.refusal(bytes)
-            #expect(message?.contains(expected) == true, "\(expected): \(message ?? "accepted")")
-        }
+        try ModelFileTests.expectRefusals(cases)
     }
 
     @Test func damagedRefitTensorsAreRefused() throws {

@@ -171,7 +171,7 @@ def test_the_committed_model_carries_real_photo_curves_per_option() -> None:
     accuracy = meta["accuracy"]
     assert accuracy["metric"] == "top1-agreement" and "real photos" in accuracy["evaluatedOn"]
     assert all(len(curve) == 5 and curve[0] == 1.0 for curve in accuracy["slices"])
-    assert json.loads(json.dumps(accuracy)) == accuracy
+    assert len(accuracy["uniform"]) == 4 and all(0 <= v <= 1 for c in accuracy["slices"] for v in c)
 
 
 def test_the_commands_run_end_to_end_on_tiny_data(tmp_path: Path) -> None:

@@ -208,6 +208,13 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_report(folder: Path, report: dict[str, Any], text: str) -> None:
+    """`report.json` and `report.md` in `folder` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trapline", type=Path, required=True, help="the trapline binary")
@@ -241,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(report)
     print(text)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        (args.out / "report.md").write_text(text, encoding="utf-8")
+        write_report(args.out, report, text)
     return 0
 
 

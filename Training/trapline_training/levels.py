@@ -38,7 +38,7 @@ from PIL import Image
 from . import camtrap, modelfile
 from .architecture import unit_macs
 from .images import load_photo, normalise
-from .label_eval import TRUTH, prepare
+from .label_eval import TRUTH, prepare, write_report
 from .model import TraplineNet, skip_level
 
 ROLLUP_RANKS = ("species", "genus", "family", "order", "class")
@@ -437,9 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(report)
     print(text)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        (args.out / "report.md").write_text(text, encoding="utf-8")
+        write_report(args.out, report, text)
     if args.store:
         modelfile.set_accuracy(args.model, accuracy_document(report, meta, args.plan))
         print(f"stored the real-photo curves in {args.model}")

@@ -207,7 +207,7 @@ def refit_model(source: TraplineNet) -> TraplineNet:
     own = target.state_dict()
     shared = {k: v for k, v in source.state_dict().items() if k in own}
     missing = target.load_state_dict(shared, strict=False).missing_keys
-    unexpected = [k for k in missing if ".level" not in k.split(".", 1)[1].replace("bn", "")]
+    unexpected = [k for k in missing if ".project.level" not in k and ".fc.level" not in k]
     if unexpected:
         raise ValueError(f"the source lacks shared tensors: {unexpected[:5]}")
     unfitted_levels(target)
@@ -283,12 +283,7 @@ def greedy_reorder(model: TraplineNet, views: torch.Tensor, chunk: int, below: i
             for i in range(0, len(x), chunk):
                 h = module.expanded(x[i : i + chunk], 0, e)
                 target = module.bn2(F.conv2d(h, module.project.weight), 0)
-                rows_h, rows_t = pixels(h), pixels(target)
-                limit = PIXELS_PER_VIEW * len(h)
-                if len(rows_h) > limit:
-                    chosen = torch.randperm(len(rows_h), generator=torch.Generator().manual_seed(u + i))[:limit]
-                    rows_h, rows_t = rows_h[chosen], rows_t[chosen]
-                equations.add(rows_h, rows_t)
+                equations.add(*sampled_pixels(h, target, torch.Generator().manual_seed(u + i)))
             order = greedy_order(equations.gram, equations.cross, arch.kept(u, smallest))
             _permute(module.expand.weight, order, 0)
             _permute_norm(module.bn0, order)
@@ -348,6 +343,19 @@ def pixels(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
 
 
+def sampled_pixels(
+    inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Matching pixel rows of two NCHW tensors, at most PIXELS_PER_VIEW per image chosen at random: the early
+    blocks have thousands of pixels per view, and a subset is plenty for a few hundred weights."""
+    rows_in, rows_out = pixels(inputs), pixels(targets)
+    limit = PIXELS_PER_VIEW * len(inputs)
+    if len(rows_in) > limit:
+        chosen = torch.randperm(len(rows_in), generator=generator)[:limit]
+        rows_in, rows_out = rows_in[chosen], rows_out[chosen]
+    return rows_in, rows_out
+
+
 @torch.no_grad()
 def fit_block(
     block: MBConv, level: int, kept: int, pruned: torch.Tensor, full: torch.Tensor, full_out: torch.Tensor, chunk: int
@@ -360,12 +368,7 @@ def fit_block(
             x = inputs[i : i + chunk]
             h = block.expanded(x, 0, kept)
             target = full_out[i : i + chunk] - (x if block.spec.has_residual else 0)
-            rows_h, rows_t = pixels(h), pixels(target)
-            limit = PIXELS_PER_VIEW * len(x)
-            if len(rows_h) > limit:  # early blocks: a random subset of pixels is plenty for a few hundred weights
-                chosen = torch.randperm(len(rows_h), generator=generator)[:limit]
-                rows_h, rows_t = rows_h[chosen], rows_t[chosen]
-            equations.add(rows_h, rows_t)
+            equations.add(*sampled_pixels(h, target, generator))
     child = getattr(block.project, f"level{level}")
     weight, bias = equations.solve(BLOCK_RIDGE, child.weight[:, :, 0, 0])
     child.weight.copy_(weight[:, :, None, None])

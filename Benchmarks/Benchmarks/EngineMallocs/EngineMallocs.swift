@@ -30,10 +30,8 @@ final class EngineFixture: @unchecked Sendable {
         if let plan = model.metadata.slicePlan(nodes: 4) {
             for option in model.levelCount..<model.metadata.optionCount {
                 for slice in 0..<(plan.count - 1) {
-                    vectors.append(
-                        (0..<(plan.count - 1)).flatMap { s in
-                            model.metadata.unitLevels(plan[s]..<plan[s + 1], option: s == slice ? option : 0)
-                        })
+                    let options = (0..<(plan.count - 1)).map { $0 == slice ? option : 0 }
+                    vectors.append(model.metadata.unitLevels(plan: plan, options: options))
                 }
             }
         }

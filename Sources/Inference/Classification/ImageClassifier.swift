@@ -59,7 +59,6 @@ public final class ImageClassifier {
     /// - Returns: One outcome per path, in the same order.
     /// - Throws: `InferenceError` only for invalid levels.
     public func classify(_ paths: [String], unitLevels: [Int]) throws -> [Outcome] {
-        let level = unitLevels
         var outcomes: [Outcome?] = Array(repeating: nil, count: paths.count)
         var pending: [(index: Int, image: PreparedImage)] = []
         for (index, path) in paths.enumerated() {
@@ -71,17 +70,17 @@ public final class ImageClassifier {
                 outcomes[index] = .failed(ImagingError(.readFailed, "\(error)", path: path))
             }
             if pending.count == batchSize {
-                try run(pending, level: level, into: &outcomes)
+                try run(pending, unitLevels: unitLevels, into: &outcomes)
                 pending.removeAll(keepingCapacity: true)
             }
         }
-        if !pending.isEmpty { try run(pending, level: level, into: &outcomes) }
+        if !pending.isEmpty { try run(pending, unitLevels: unitLevels, into: &outcomes) }
         return outcomes.map { $0! }
     }
 
-    private func run(_ batch: [(index: Int, image: PreparedImage)], level: [Int], into outcomes: inout [Outcome?])
-        throws
-    {
+    private func run(
+        _ batch: [(index: Int, image: PreparedImage)], unitLevels: [Int], into outcomes: inout [Outcome?]
+    ) throws {
         let perImage = engine.shape(atBoundary: 0).count
         let spec = preparer.spec
         try batchInput.withUnsafeMutableBufferPointer { input in
@@ -94,7 +93,7 @@ public final class ImageClassifier {
         try batchInput.withUnsafeBufferPointer { input in
             try batchLogits.withUnsafeMutableBufferPointer { logits in
                 try engine.run(
-                    input, batch: batch.count, units: 0..<units, levels: level, into: logits)
+                    input, batch: batch.count, units: 0..<units, levels: unitLevels, into: logits)
             }
         }
         let classes = engine.shape(atBoundary: units).count

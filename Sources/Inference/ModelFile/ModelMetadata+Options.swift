@@ -55,6 +55,14 @@ extension ModelMetadata {
         return units.map { spec.skip && isSkippable($0) ? skipLevel : spec.level }
     }
 
+    /// The per-unit level indices of the whole network when slice `s` of `plan` (its unit boundaries) runs
+    /// `options[s]`.
+    public func unitLevels(plan: [Int], options: [Int]) -> [Int] {
+        zip(zip(plan, plan.dropFirst()), options).flatMap { bounds, option in
+            unitLevels(bounds.0..<bounds.1, option: option)
+        }
+    }
+
     func validateOptions() throws {
         guard formatVersion == 2 else {
             guard skippableUnits == nil, sliceOptions == nil else {
