@@ -252,6 +252,48 @@ int CJPEG_decoder_decode_rgb(CJPEG_decoder *decoder, uint8_t *pixels, size_t cap
     return CJPEG_OK;
 }
 
+// Decodes only a rectangle of the output image: libjpeg-turbo skips the rows above it (entropy decoding only,
+// no inverse DCT or colour conversion) and crops each row to the iMCU columns that cover it, then the decode is
+// abandoned below the rectangle. The rows written start at the column *out_x (at most x) and are *out_width wide.
+int CJPEG_decoder_decode_region_rgb(CJPEG_decoder *decoder, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                                    uint8_t *pixels, size_t capacity, uint32_t *out_x, uint32_t *out_width) {
+    if (decoder == NULL || pixels == NULL || out_x == NULL || out_width == NULL) return CJPEG_MISUSE;
+    if (!decoder->header_read || decoder->started || decoder->broken) return misuse(decoder, "nothing to decode");
+    if (setjmp(decoder->jump)) return fail(decoder, decoder->status_on_jump);
+    struct jpeg_decompress_struct *cinfo = &decoder->cinfo;
+    cinfo->out_color_space = output_space_for(cinfo->jpeg_color_space);
+    jpeg_calc_output_dimensions(cinfo);
+    if (width == 0 || height == 0 || x >= cinfo->output_width || y >= cinfo->output_height ||
+        width > cinfo->output_width - x || height > cinfo->output_height - y) {
+        return fail(decoder, misuse(decoder, "region outside the image"));
+    }
+    decoder->started = 1;
+    jpeg_start_decompress(cinfo);
+    JDIMENSION column = x, columns = width;
+    jpeg_crop_scanline(cinfo, &column, &columns);
+    if ((size_t)columns * height * 3 > capacity) return fail(decoder, misuse(decoder, "output buffer too small"));
+    if (y > 0) jpeg_skip_scanlines(cinfo, y);
+    JSAMPARRAY cmyk_row = NULL;
+    if (cinfo->out_color_space == JCS_CMYK) {
+        cmyk_row = (*cinfo->mem->alloc_sarray)((j_common_ptr)cinfo, JPOOL_IMAGE, columns * 4, 1);
+    }
+    int inverted = cinfo->saw_Adobe_marker;
+    for (uint32_t row = 0; row < height; row++) {
+        uint8_t *out = pixels + (size_t)row * columns * 3;
+        if (cmyk_row != NULL) {
+            if (jpeg_read_scanlines(cinfo, cmyk_row, 1) == 1) cmyk_row_to_rgb(cmyk_row[0], out, columns, inverted);
+        } else {
+            JSAMPROW rows[1] = {out};
+            jpeg_read_scanlines(cinfo, rows, 1);
+        }
+    }
+    jpeg_abort_decompress(cinfo);
+    *out_x = column;
+    *out_width = columns;
+    if (decoder->fatal_warning != CJPEG_OK) return fail(decoder, decoder->fatal_warning);
+    return CJPEG_OK;
+}
+
 // Encoding (thumbnails): the same longjmp discipline as decoding, with its own small error manager.
 typedef struct {
     struct jpeg_error_mgr err;

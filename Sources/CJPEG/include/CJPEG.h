@@ -64,6 +64,12 @@ int CJPEG_decoder_output_size(CJPEG_decoder *decoder, uint32_t *width, uint32_t 
 /// Decodes the whole image as packed 8-bit RGB rows into `pixels` (width * height * 3 bytes).
 int CJPEG_decoder_decode_rgb(CJPEG_decoder *decoder, uint8_t *pixels, size_t capacity);
 
+/// Decodes the rectangle (x, y, width, height) of the output image (at the scale set) as packed 8-bit RGB rows.
+/// The rows start at column *out_x <= x and are *out_width >= width wide (libjpeg crops at iMCU boundaries);
+/// `capacity` must hold (width + 64) * height * 3 bytes.
+int CJPEG_decoder_decode_region_rgb(CJPEG_decoder *decoder, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                                    uint8_t *pixels, size_t capacity, uint32_t *out_x, uint32_t *out_width);
+
 /// The text of the last error or fatal warning, never NULL.
 const char *CJPEG_decoder_message(const CJPEG_decoder *decoder);
 

@@ -76,7 +76,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         return message
     }
 
-    func at(_ path: String) -> ImagingError {
+    public func at(_ path: String) -> ImagingError {
         var copy = self
         copy.path = path
         return copy

@@ -52,6 +52,42 @@ public struct JPEGDecoder: Sendable {
         }
     }
 
+    /// Decodes one rectangle of a JPEG, at the smallest n/8 scale at which the rectangle is at least `minSide`
+    /// pixels on its shorter side (full size when even 8/8 is smaller): only the rows down to the rectangle's
+    /// bottom are entropy-decoded, and only the iMCU columns that cover it are transformed.
+    /// - Parameters:
+    ///   - bytes: A whole JPEG file.
+    ///   - region: The rectangle in the stored (not EXIF-rotated) full-resolution image, in pixels.
+    ///   - minSide: The smallest wanted size of the rectangle's shorter side after scaling.
+    /// - Returns: The layout, the scale used and the rectangle's pixels at that scale.
+    /// - Throws: `ImagingError` for bad data, images over the limits, or a rectangle outside the image.
+    public func decode(_ bytes: [UInt8], region: PixelRect, minSide: Int) throws -> DecodedJPEG {
+        try withSession(bytes) { session in
+            try session.checkPixelLimit(limits.maxPixels)
+            let layout = session.layout
+            guard region.x >= 0, region.y >= 0, region.width > 0, region.height > 0,
+                region.x + region.width <= layout.width, region.y + region.height <= layout.height
+            else {
+                throw ImagingError(
+                    .corrupt, "the region \(region) is not inside the \(layout.width)x\(layout.height) image")
+            }
+            let shorter = min(region.width, region.height)
+            var eighths = 8
+            for candidate in 1...8 where shorter * candidate >= minSide * 8 {
+                eighths = candidate
+                break
+            }
+            let (outWidth, outHeight) = try session.outputSize(eighths)
+            // The rectangle at the chosen scale, rounded outwards and kept inside the scaled image.
+            let x0 = min(outWidth - 1, region.x * eighths / 8)
+            let y0 = min(outHeight - 1, region.y * eighths / 8)
+            let x1 = max(x0 + 1, min(outWidth, ((region.x + region.width) * eighths + 7) / 8))
+            let y1 = max(y0 + 1, min(outHeight, ((region.y + region.height) * eighths + 7) / 8))
+            let image = try session.decodeRegion(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+            return DecodedJPEG(layout: layout, scaleEighths: eighths, image: image)
+        }
+    }
+
     private func withSession<R>(_ bytes: [UInt8], _ body: (DecoderSession) throws -> R) throws -> R {
         try JPEGSignature.check(bytes)
         let maxScans = Int32(clamping: limits.maxScans)
@@ -103,11 +139,32 @@ private struct DecoderSession {
         return eighths
     }
 
-    private func outputSize(_ eighths: Int) throws -> (Int, Int) {
+    func outputSize(_ eighths: Int) throws -> (Int, Int) {
         var width: UInt32 = 0
         var height: UInt32 = 0
         try Self.check(CJPEG_decoder_set_scale(handle, UInt32(eighths), &width, &height), handle)
         return (Int(width), Int(height))
+    }
+
+    func decodeRegion(x: Int, y: Int, width: Int, height: Int) throws -> RGBImage {
+        var pixels = [UInt8](repeating: 0, count: (width + 64) * height * 3)
+        var column: UInt32 = 0
+        var columns: UInt32 = 0
+        let status = pixels.withUnsafeMutableBufferPointer { buffer in
+            CJPEG_decoder_decode_region_rgb(
+                handle, UInt32(x), UInt32(y), UInt32(width), UInt32(height), buffer.baseAddress, buffer.count,
+                &column, &columns)
+        }
+        try Self.check(status, handle)
+        // libjpeg widened the rows to iMCU boundaries: keep the asked-for columns only.
+        let skip = x - Int(column)
+        let stride = Int(columns) * 3
+        var exact = [UInt8](repeating: 0, count: width * height * 3)
+        for row in 0..<height {
+            let from = row * stride + skip * 3
+            exact.replaceSubrange((row * width * 3)..<((row + 1) * width * 3), with: pixels[from..<(from + width * 3)])
+        }
+        return RGBImage(uncheckedWidth: width, height: height, pixels: exact)
     }
 
     func decodeRGB() throws -> RGBImage {

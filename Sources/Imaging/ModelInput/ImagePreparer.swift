@@ -74,3 +74,21 @@ public struct ImagePreparer: Sendable {
             thumbnail: thumbnail)
     }
 }
+
+extension ImagePreparer {
+    /// The model's input for one rectangle of a frame, decoded on its own from the full-resolution file at the
+    /// smallest DCT scale that still gives the rectangle the model's input size (libjpeg skips the rows above
+    /// it and the columns beside it), turned upright and resized to the input size.
+    /// - Parameters:
+    ///   - bytes: A whole JPEG file.
+    ///   - rect: The rectangle in the upright frame's full-resolution pixels.
+    ///   - geometry: The frame's upright size and orientation (from its `GrayFrame`, or its EXIF data).
+    /// - Returns: The model-sized RGB image of the rectangle.
+    /// - Throws: `ImagingError` for bad data or a rectangle outside the frame.
+    public func prepareCrop(jpeg bytes: [UInt8], rect: PixelRect, geometry: FrameGeometry) throws -> RGBImage {
+        let stored = geometry.orientation.storedRect(rect, uprightWidth: geometry.width, uprightHeight: geometry.height)
+        let decoded = try decoder.decode(bytes, region: stored, minSide: min(spec.width, spec.height))
+        let upright = decoded.image.applying(geometry.orientation)
+        return try Resampler.resize(upright, width: spec.width, height: spec.height)
+    }
+}
