@@ -78,6 +78,38 @@ public final class ImageClassifier {
         return outcomes.map { $0! }
     }
 
+    /// Runs the network over model-sized images (whole frames and crops alike), `batchSize` at a time.
+    /// - Parameters:
+    ///   - images: Images at the model's input size.
+    ///   - unitLevels: One level index per unit.
+    /// - Returns: One row of logits per image, in order.
+    /// - Throws: `ImagingError` for an image of the wrong size, `InferenceError` for invalid levels.
+    public func logits(for images: [RGBImage], unitLevels: [Int]) throws -> [[Float]] {
+        let perImage = engine.shape(atBoundary: 0).count
+        let units = engine.model.unitCount
+        let classes = engine.shape(atBoundary: units).count
+        let spec = preparer.spec
+        var rows: [[Float]] = []
+        rows.reserveCapacity(images.count)
+        for start in stride(from: 0, to: images.count, by: batchSize) {
+            let chunk = images[start..<min(images.count, start + batchSize)]
+            try batchInput.withUnsafeMutableBufferPointer { input in
+                for (slot, image) in chunk.enumerated() {
+                    let region = UnsafeMutableBufferPointer(
+                        rebasing: input[(slot * perImage)..<((slot + 1) * perImage)])
+                    try image.normalize(into: region, mean: spec.mean, scale: spec.scale)
+                }
+            }
+            try batchInput.withUnsafeBufferPointer { input in
+                try batchLogits.withUnsafeMutableBufferPointer { logits in
+                    try engine.run(input, batch: chunk.count, units: 0..<units, levels: unitLevels, into: logits)
+                }
+            }
+            for slot in 0..<chunk.count { rows.append(Array(batchLogits[(slot * classes)..<((slot + 1) * classes)])) }
+        }
+        return rows
+    }
+
     private func run(
         _ batch: [(index: Int, image: PreparedImage)], unitLevels: [Int], into outcomes: inout [Outcome?]
     ) throws {

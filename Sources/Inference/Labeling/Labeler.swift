@@ -132,7 +132,23 @@ public struct Labeler: Sendable {
     /// - Parameter logits: One row of logits, one per class.
     /// - Returns: The label.
     public func label(_ logits: ArraySlice<Float>) -> ImageLabel {
-        let probabilities = Self.softmax(logits)
+        label(probabilities: Self.softmax(logits))
+    }
+
+    /// The summed probabilities of the animal, human and vehicle classes.
+    public func typeMasses(_ probabilities: [Float]) -> (animal: Float, human: Float, vehicle: Float) {
+        var mass: [Taxonomy.ClassType: Float] = [:]
+        for (index, p) in probabilities.enumerated() where index < types.count { mass[types[index], default: 0] += p }
+        return (mass[.animal, default: 0], mass[.human, default: 0], mass[.vehicle, default: 0])
+    }
+
+    /// Labels a probability vector (one image's softmax, or a mean of several).
+    /// - Parameters:
+    ///   - probabilities: One probability per class.
+    ///   - blankThreshold: The animal, human or vehicle mass a label needs; the labeller's own when nil.
+    /// - Returns: The label.
+    public func label(probabilities: [Float], blankThreshold: Float? = nil) -> ImageLabel {
+        let blankThreshold = blankThreshold ?? self.blankThreshold
         var mass: [Taxonomy.ClassType: Float] = [:]
         for (index, p) in probabilities.enumerated() { mass[types[index], default: 0] += p }
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }

@@ -1,0 +1,292 @@
+import Imaging
+import SystemPackage
+
+/// A frame to label and the burst it was shot in.
+public struct BurstFrame: Sendable, Equatable {
+    /// The caller's name for the frame (a media ID, a file name).
+    public var id: String
+    public var path: String
+    /// The burst's frames (file paths) in time order, this one included; only this one for a frame alone.
+    public var burst: [String]
+
+    /// Creates a frame.
+    public init(id: String, path: String, burst: [String]) {
+        self.id = id
+        self.path = path
+        self.burst = burst.isEmpty ? [path] : burst
+    }
+}
+
+/// How bursts are localised and how crop and whole-frame labels are combined (docs/localisation.md).
+public struct BurstSettings: Sendable, Equatable {
+    /// Whether frames are localised at all; when false every frame is labelled whole, as before.
+    public var enabled = true
+    public var localiser = LocaliserSettings()
+    /// At most this many frames of a burst make one background model (a long burst is cut into windows).
+    public var maxFrames = 10
+    /// Context around a box in its crop, on each side, as a fraction of the box's longer side.
+    public var cropMargin = 0.1
+    /// The smallest crop, as a fraction of the frame's shorter side (never under the model's input size, when
+    /// the frame allows it).
+    public var minCropFraction = 0.15
+    /// The animal mass a moving region's crop needs for its frame to be an animal.
+    public var cropAnimalThreshold: Float = 0.3
+    /// The whole-frame animal mass a frame needs when its burst shows nothing moving in it.
+    public var stillAnimalThreshold: Float = 0.8
+
+    /// The defaults.
+    public init() {}
+
+    /// The window of a burst of `count` frames that the frame at `position` is localised with: consecutive
+    /// windows of `maxFrames`, the last one moved back to be full, so that every frame of a window shares one
+    /// background model.
+    /// - Parameters:
+    ///   - position: The frame's index in the burst.
+    ///   - count: The burst's length.
+    /// - Returns: The indices of the window.
+    public func window(position: Int, count: Int) -> Range<Int> {
+        let size = max(1, maxFrames)
+        let start = min((position / size) * size, max(0, count - size))
+        return start..<min(count, start + size)
+    }
+}
+
+/// What the model has to see for a frame: the whole frame, or the crop around one of its moving regions.
+public enum BurstSlot: Sendable, Equatable {
+    case whole(frame: Int)
+    case crop(frame: Int, box: Int)
+    /// The crop at the box of the nearest frame of the burst that had one, for a frame where nothing moved
+    /// (an animal that stopped is part of the background, and only its earlier frames show where it is).
+    case carried(frame: Int)
+}
+
+/// One frame of a batch, before inference.
+public struct FramePlan: Sendable {
+    public var frame: BurstFrame
+    /// Why the frame cannot be labelled (it is recorded as failed).
+    public var failure: ImagingError?
+    /// The whole frame, prepared (with its thumbnail when the preparer makes them).
+    public var prepared: PreparedImage?
+    /// The localiser's result for the frame, when its burst could be localised.
+    public var motion: FrameMotion?
+    /// For a localised frame where nothing moved: the strongest box of the nearest frame of its window that had
+    /// one (nil when none had).
+    public var carried: MotionBox?
+    /// Frames in the background model (0 when the frame was not localised).
+    public var burstFrames: Int
+    /// Why the frame was labelled whole only, when it was.
+    public var wholeOnlyReason: String?
+}
+
+/// Costs of a batch's preparation, in milliseconds.
+public struct BurstTimings: Sendable, Equatable {
+    public var wholeDecodeMs = 0.0
+    public var grayDecodeMs = 0.0
+    public var localiseMs = 0.0
+    public var cropDecodeMs = 0.0
+    public var crops = 0
+
+    /// Adds another batch's costs.
+    public mutating func add(_ other: BurstTimings) {
+        wholeDecodeMs += other.wholeDecodeMs
+        grayDecodeMs += other.grayDecodeMs
+        localiseMs += other.localiseMs
+        cropDecodeMs += other.cropDecodeMs
+        crops += other.crops
+    }
+}
+
+/// A batch ready for the model: one input per slot (whole frames first, then crops).
+public struct BurstBatch: Sendable {
+    public var frames: [FramePlan]
+    public var slots: [BurstSlot]
+    /// One model-sized image per slot.
+    public var inputs: [RGBImage]
+    public var timings: BurstTimings
+}
+
+/// Prepares a batch of frames for the model: decodes each whole frame, builds each burst's background model
+/// from small grayscale decodes (kept in a cache, since a burst's frames arrive over several batches), finds
+/// the moving regions and decodes a square crop around each from the full-resolution file. Not thread-safe:
+/// one planner per labelling queue.
+public final class BurstPlanner: @unchecked Sendable {
+    public let preparer: ImagePreparer
+    public let settings: BurstSettings
+    private let localiser: BurstLocaliser
+    private var cache: [String: Result<GrayFrame, ImagingError>] = [:]
+    private var cacheOrder: [String] = []
+    private static let cacheLimit = 64
+
+    /// Creates a planner.
+    /// - Parameters:
+    ///   - preparer: How whole frames and crops become the model's input.
+    ///   - settings: Localisation and combination settings.
+    public init(preparer: ImagePreparer, settings: BurstSettings) {
+        self.preparer = preparer
+        self.settings = settings
+        localiser = BurstLocaliser(settings: settings.localiser)
+    }
+
+    /// Prepares frames for the model.
+    /// - Parameter frames: The batch's frames, each with its burst.
+    /// - Returns: The plan: per frame what was found, per slot the model's input.
+    public func plan(_ frames: [BurstFrame]) -> BurstBatch {
+        var timings = BurstTimings()
+        var plans: [FramePlan] = []
+        var bytesByFrame: [[UInt8]?] = []
+        let clock = ContinuousClock()
+        for frame in frames {
+            var plan = FramePlan(frame: frame, failure: nil, prepared: nil, motion: nil, burstFrames: 0)
+            let start = clock.now
+            do {
+                let bytes = try ImageFile.read(FilePath(frame.path), maxBytes: preparer.maxFileBytes)
+                do {
+                    plan.prepared = try preparer.prepare(jpeg: bytes)
+                } catch let error as ImagingError {
+                    throw error.at(frame.path)
+                }
+                bytesByFrame.append(bytes)
+            } catch let error as ImagingError {
+                plan.failure = error
+                bytesByFrame.append(nil)
+            } catch {
+                plan.failure = ImagingError(.readFailed, "\(error)", path: frame.path)
+                bytesByFrame.append(nil)
+            }
+            timings.wholeDecodeMs += Self.ms(clock.now - start)
+            plans.append(plan)
+        }
+        var slots = plans.indices.compactMap { plans[$0].failure == nil ? BurstSlot.whole(frame: $0) : nil }
+        var inputs = slots.compactMap { slot -> RGBImage? in
+            guard case .whole(let index) = slot else { return nil }
+            return plans[index].prepared?.image
+        }
+        guard settings.enabled else {
+            for index in plans.indices where plans[index].failure == nil {
+                plans[index].wholeOnlyReason = "localisation is off"
+            }
+            return BurstBatch(frames: plans, slots: slots, inputs: inputs, timings: timings)
+        }
+        var localised: [String: [String: (motion: FrameMotion, carried: MotionBox?)]] = [:]
+        var modelSizes: [String: Int] = [:]
+        for index in plans.indices where plans[index].failure == nil {
+            let frame = plans[index].frame
+            // One background model per window of a burst: frames of the same window share it.
+            let position = frame.burst.firstIndex(of: frame.path) ?? 0
+            let window = settings.window(position: position, count: frame.burst.count)
+            let key = "\(window.lowerBound)\n" + frame.burst.joined(separator: "\n")
+            if localised[key] == nil {
+                let (motions, reason) = localise(frame, timings: &timings)
+                localised[key] = motions
+                modelSizes[key] = motions.count
+                if motions.isEmpty { plans[index].wholeOnlyReason = reason }
+            }
+            if let found = localised[key]?[frame.path] {
+                plans[index].motion = found.motion
+                plans[index].carried = found.carried
+                plans[index].burstFrames = modelSizes[key] ?? 0
+            } else if plans[index].wholeOnlyReason == nil {
+                plans[index].wholeOnlyReason =
+                    localised[key]?.isEmpty == false
+                    ? "its size differs from the rest of its burst" : "too few frames of its burst to localise"
+            }
+        }
+        for index in plans.indices {
+            guard let motion = plans[index].motion, let bytes = bytesByFrame[index],
+                let geometry = gray(plans[index].frame.path, bytes: bytes, timings: &timings)?.geometry
+            else { continue }
+            let wanted: [(BurstSlot, MotionBox)] =
+                motion.boxes.isEmpty
+                ? plans[index].carried.map { [(.carried(frame: index), $0)] } ?? []
+                : motion.boxes.enumerated().map { (.crop(frame: index, box: $0.offset), $0.element) }
+            for (slot, box) in wanted {
+                let start = clock.now
+                if let crop = try? crop(box.box, of: bytes, geometry: geometry) {
+                    slots.append(slot)
+                    inputs.append(crop)
+                    timings.crops += 1
+                }
+                timings.cropDecodeMs += Self.ms(clock.now - start)
+            }
+        }
+        return BurstBatch(frames: plans, slots: slots, inputs: inputs, timings: timings)
+    }
+
+    /// The model's input for the square crop around a box.
+    private func crop(_ box: RelativeBox, of bytes: [UInt8], geometry: FrameGeometry) throws -> RGBImage {
+        let shorter = min(geometry.width, geometry.height)
+        let input = min(preparer.spec.width, preparer.spec.height)
+        let minSide = min(shorter, max(input, Int(settings.minCropFraction * Double(shorter))))
+        let rect = box.squareCrop(
+            frameWidth: geometry.width, frameHeight: geometry.height, margin: settings.cropMargin, minSide: minSide)
+        return try preparer.prepareCrop(jpeg: bytes, rect: rect, geometry: geometry)
+    }
+
+    /// Localises the window of `frame`'s burst: per path its motion and, where nothing moved, the box carried
+    /// from the nearest frame that had one; empty (with the reason) when it cannot.
+    private func localise(_ frame: BurstFrame, timings: inout BurstTimings)
+        -> ([String: (motion: FrameMotion, carried: MotionBox?)], String)
+    {
+        guard let own = frame.burst.firstIndex(of: frame.path) else { return ([:], "it is not in its own burst") }
+        let window = settings.window(position: own, count: frame.burst.count)
+        let paths = Array(frame.burst[window])
+        guard paths.count >= settings.localiser.minFrames else {
+            return ([:], paths.count == 1 ? "its burst has one frame" : "its burst has \(paths.count) frames")
+        }
+        var grays: [(String, GrayFrame)] = []
+        for path in paths {
+            if let gray = gray(path, bytes: nil, timings: &timings) { grays.append((path, gray)) }
+        }
+        guard let mine = grays.first(where: { $0.0 == frame.path })?.1 else { return ([:], "it cannot be decoded") }
+        let same = grays.filter {
+            $0.1.width == mine.width && $0.1.height == mine.height && $0.1.geometry == mine.geometry
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let motions = localiser.localise(same.map(\.1))
+        timings.localiseMs += Self.ms(clock.now - start)
+        guard let motions else {
+            return ([:], "only \(same.count) decodable frames of its burst have its size")
+        }
+        var found: [String: (motion: FrameMotion, carried: MotionBox?)] = [:]
+        for (position, (path, motion)) in zip(same.map(\.0), motions).enumerated() {
+            var carried: MotionBox?
+            if motion.boxes.isEmpty && !motion.globalChange {
+                // The nearest frame with a box, the earlier one on a tie.
+                let nearest = motions.indices.filter { !motions[$0].boxes.isEmpty }.min {
+                    (abs($0 - position), $0) < (abs($1 - position), $1)
+                }
+                carried = nearest.map { motions[$0].boxes[0] }
+            }
+            found[path] = (motion, carried)
+        }
+        return (found, "")
+    }
+
+    /// The analysis frame of a file, from the cache or decoded now; nil when it cannot be read or decoded.
+    private func gray(_ path: String, bytes: [UInt8]?, timings: inout BurstTimings) -> GrayFrame? {
+        if let cached = cache[path] { return try? cached.get() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: Result<GrayFrame, ImagingError>
+        do {
+            let data = try bytes ?? ImageFile.read(FilePath(path), maxBytes: preparer.maxFileBytes)
+            result = .success(
+                try GrayFrame.decode(jpeg: data, decoder: preparer.decoder, width: settings.localiser.gridWidth))
+        } catch let error as ImagingError {
+            result = .failure(error)
+        } catch {
+            result = .failure(ImagingError(.readFailed, "\(error)", path: path))
+        }
+        timings.grayDecodeMs += Self.ms(clock.now - start)
+        cache[path] = result
+        cacheOrder.append(path)
+        if cacheOrder.count > Self.cacheLimit { cache[cacheOrder.removeFirst()] = nil }
+        return try? result.get()
+    }
+
+    public static func ms(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
