@@ -19,8 +19,11 @@ extension Catalog {
     ///   - eventGapSeconds: Images of one deployment closer than this form an event.
     /// - Returns: The new batch's ID.
     /// - Throws: `CatalogError`.
+    ///   - eventLabeler: Makes each touched event's label from its frames; nil writes no event labels.
     @discardableResult
-    public func commit(_ result: BatchResult, eventGapSeconds: Double) throws -> Int64 {
+    public func commit(_ result: BatchResult, eventGapSeconds: Double, eventLabeler: EventLabeler? = nil) throws
+        -> Int64
+    {
         try write("commit batch") { db in
             let batchID = try insertBatch(db, result)
             let levels = "[" + result.levels.map { "\($0)" }.joined(separator: ",") + "]"
@@ -29,6 +32,12 @@ extension Catalog {
                 try insertObservation(db, label, batchID: batchID, levels: levels, result: result, at: now)
             }
             for failure in result.failures {
+                if let context = failure.relabelContext {
+                    try db.execute(
+                        sql: "UPDATE observations SET contextFrames = ? WHERE mediaID = ?",
+                        arguments: [context, failure.mediaID])
+                    continue
+                }
                 try db.execute(
                     sql:
                         "UPDATE media SET status = 'failed', errorCode = ?, error = ?, batchID = ? WHERE mediaID = ? AND status = 'pending'",
@@ -42,6 +51,9 @@ extension Catalog {
             )
             for deployment in deployments.sorted() {
                 try assignEvents(db, deploymentID: deployment, gapSeconds: eventGapSeconds)
+            }
+            if let eventLabeler {
+                try labelEvents(db, media: media, deployments: deployments, result: result, at: now, eventLabeler)
             }
             return batchID
         }
@@ -74,6 +86,10 @@ extension Catalog {
     private func insertObservation(
         _ db: Database, _ label: LabelRecord, batchID: Int64, levels: String, result: BatchResult, at: String
     ) throws {
+        if label.relabel {
+            try replaceObservation(db, label, batchID: batchID, levels: levels, result: result, at: at)
+            return
+        }
         // Only a still-pending media gets an observation: a batch resent after a restart cannot label twice.
         try db.execute(
             sql:
@@ -85,16 +101,107 @@ extension Catalog {
             sql: """
                 INSERT OR IGNORE INTO observations (observationID, deploymentID, mediaID, observationType, scientificName,
                     taxonRank, vernacularName, classIndex, count, classifiedBy, classificationTimestamp,
-                    classificationProbability, animalProbability, topClasses, modelID, pruneLevels, batchID)
-                SELECT 'obs-' || mediaID, deploymentID, mediaID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                    classificationProbability, animalProbability, topClasses, modelID, pruneLevels, batchID,
+                    bboxX, bboxY, bboxWidth, bboxHeight, burstFrames, contextFrames, classScores)
+                SELECT 'obs-' || mediaID, deploymentID, mediaID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                    ?, ?, ?, ?, ?, ?, ?
                 FROM media WHERE mediaID = ?
                 """,
             arguments: [
                 label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
                 label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
-                label.topClassesJSON, result.modelID, levels, batchID, label.mediaID,
+                label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
+                label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
             ]
         )
+        try insertBoxes(db, label)
+    }
+
+    /// Replaces a labelled frame's observation (and boxes) with its new label; nothing for a frame that is not
+    /// labelled (a relabel never labels a pending or failed media).
+    private func replaceObservation(
+        _ db: Database, _ label: LabelRecord, batchID: Int64, levels: String, result: BatchResult, at: String
+    ) throws {
+        try db.execute(
+            sql: """
+                UPDATE observations SET observationType = ?, scientificName = ?, taxonRank = ?, vernacularName = ?,
+                    classIndex = ?, count = ?, classifiedBy = ?, classificationTimestamp = ?,
+                    classificationProbability = ?, animalProbability = ?, topClasses = ?, modelID = ?, pruneLevels = ?,
+                    batchID = ?, bboxX = ?, bboxY = ?, bboxWidth = ?, bboxHeight = ?, burstFrames = ?,
+                    contextFrames = ?, classScores = ?
+                WHERE mediaID = ? AND mediaID IN (SELECT mediaID FROM media WHERE status = 'labeled')
+                """,
+            arguments: [
+                label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
+                label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
+                label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
+                label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
+            ]
+        )
+        guard db.changesCount == 1 else { return }
+        try insertBoxes(db, label)
+    }
+
+    private func insertBoxes(_ db: Database, _ label: LabelRecord) throws {
+        try db.execute(sql: "DELETE FROM boxes WHERE mediaID = ?", arguments: [label.mediaID])
+        for (index, box) in label.boxes.enumerated() {
+            try db.execute(
+                sql: """
+                    INSERT INTO boxes (mediaID, boxIndex, bboxX, bboxY, bboxWidth, bboxHeight, motionScore)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [label.mediaID, index, box.x, box.y, box.width, box.height, box.score])
+        }
+    }
+
+    /// Writes the label of every event the batch's media belong to, from all of the event's labelled frames,
+    /// and drops the labels of events that no longer exist (two events merge when a frame between them arrives).
+    private func labelEvents(
+        _ db: Database, media: [String], deployments: Set<String>, result: BatchResult, at: String,
+        _ eventLabeler: EventLabeler
+    ) throws {
+        let events = try String.fetchSet(
+            db,
+            sql:
+                "SELECT DISTINCT eventID FROM media WHERE eventID IS NOT NULL AND mediaID IN (\(placeholders(media.count)))",
+            arguments: StatementArguments(media))
+        try db.execute(
+            sql: """
+                DELETE FROM event_observations WHERE deploymentID IN (\(placeholders(deployments.count)))
+                  AND eventID NOT IN (SELECT eventID FROM media WHERE eventID IS NOT NULL)
+                """,
+            arguments: StatementArguments(Array(deployments)))
+        for event in events.sorted() {
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.observationType, o.classScores FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    WHERE m.eventID = ? ORDER BY m.timeKey
+                    """,
+                arguments: [event])
+            let frames = rows.map { EventFrame(observationType: $0["observationType"], classScores: $0["classScores"]) }
+            guard !frames.isEmpty, let label = eventLabeler(frames) else { continue }
+            let span = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT MIN(timestamp) AS first, MAX(timestamp) AS last, deploymentID FROM media WHERE eventID = ?",
+                arguments: [event])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO event_observations (observationID, eventID, deploymentID, eventStart, eventEnd,
+                        observationType, scientificName, taxonRank, vernacularName, classIndex, classifiedBy,
+                        classificationTimestamp, classificationProbability, animalProbability, frames, animalFrames,
+                        topClasses, modelID)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    "event-" + event, event, span?["deploymentID"] as String?, span?["first"] as String?,
+                    span?["last"] as String?, label.observationType, label.scientificName, label.taxonRank,
+                    label.vernacularName, label.classIndex, result.modelName, at, label.probability,
+                    label.animalProbability, frames.count, frames.filter { $0.observationType == "animal" }.count,
+                    label.topClassesJSON, result.modelID,
+                ])
+        }
     }
 
     func placeholders(_ count: Int) -> String {

@@ -40,3 +40,91 @@ extension Catalog {
         }
     }
 }
+
+extension Catalog {
+    /// The burst each item was shot in, as far as the catalog knows it now: the files of its deployment's media
+    /// (pending or labelled, not failed) whose capture times chain to the item's with gaps under `gapSeconds`,
+    /// in capture order, at most `limit` on each side of the item. An item without a capture time, or with
+    /// `gapSeconds` 0, is a burst of its own.
+    /// - Parameters:
+    ///   - items: The batch's media.
+    ///   - gapSeconds: `events.gapSeconds`.
+    ///   - limit: The most frames looked at on each side.
+    /// - Returns: Each item's burst, by media ID.
+    /// - Throws: `CatalogError`.
+    public func bursts(for items: [PendingMedia], gapSeconds: Double, limit: Int) throws -> [String: [String]] {
+        try read("bursts") { db in
+            var bursts: [String: [String]] = [:]
+            for item in items {
+                bursts[item.mediaID] = [item.filePath]
+                guard gapSeconds > 0, !item.mediaID.hasPrefix("path:"),
+                    let time = try Double.fetchOne(
+                        db, sql: "SELECT timeKey FROM media WHERE mediaID = ?", arguments: [item.mediaID])
+                else { continue }
+                let span = gapSeconds * Double(limit)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT mediaID, filePath, timeKey FROM media
+                        WHERE deploymentID = ? AND timeKey BETWEEN ? AND ? AND status != 'failed'
+                          AND mediaID NOT LIKE 'path:%'
+                        ORDER BY timeKey, mediaID
+                        """,
+                    arguments: [item.deploymentID, time - span, time + span])
+                guard let own = rows.firstIndex(where: { ($0["mediaID"] as String) == item.mediaID }) else { continue }
+                var first = own
+                while first > 0, own - first < limit,
+                    (rows[first]["timeKey"] as Double) - (rows[first - 1]["timeKey"] as Double) < gapSeconds
+                {
+                    first -= 1
+                }
+                var last = own
+                while last + 1 < rows.count, last - own < limit,
+                    (rows[last + 1]["timeKey"] as Double) - (rows[last]["timeKey"] as Double) < gapSeconds
+                {
+                    last += 1
+                }
+                bursts[item.mediaID] = rows[first...last].map { $0["filePath"] as String }
+            }
+            return bursts
+        }
+    }
+}
+
+extension Catalog {
+    /// Labelled frames to label again because their event has closed with more frames than were known when
+    /// they were labelled (a live burst arrives frame by frame): every frame of events of at least three frames
+    /// that have no pending media and have had no new media for `quietSeconds`. Each frame comes back once per
+    /// growth of its event, as a pending item arriving `now` (so its deadline runs from now).
+    /// - Parameters:
+    ///   - quietSeconds: How long an event must have been without new media.
+    ///   - now: The current time (seconds since 1970).
+    ///   - limit: The most frames returned.
+    /// - Returns: The frames, in capture order, marked `relabel`.
+    /// - Throws: `CatalogError`.
+    public func relabelCandidates(quietSeconds: Double, now: Double, limit: Int) throws -> [PendingMedia] {
+        try read("relabel candidates") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    WITH events AS (
+                        SELECT eventID, COUNT(*) AS frames, MAX(arrivedAt) AS lastArrival,
+                               SUM(status = 'pending') AS pending
+                        FROM media WHERE eventID IS NOT NULL AND status != 'failed' GROUP BY eventID)
+                    SELECT m.mediaID, m.filePath, m.deploymentID
+                    FROM media m JOIN observations o ON o.mediaID = m.mediaID JOIN events e ON e.eventID = m.eventID
+                    WHERE m.status = 'labeled' AND e.frames >= 3 AND e.pending = 0 AND e.lastArrival < ?
+                      AND o.contextFrames < MIN(e.frames, 1001)
+                    ORDER BY m.deploymentID, m.timeKey LIMIT ?
+                    """,
+                arguments: [now - quietSeconds, limit]
+            ).map { row in
+                var item = PendingMedia(
+                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
+                    arrivedAt: now)
+                item.relabel = true
+                return item
+            }
+        }
+    }
+}

@@ -19,7 +19,18 @@ import Testing
                 path, "SELECT mediaID, observationType, scientificName FROM observations ORDER BY 1")
 
             let catalog = try Catalog(path: path)
-            #expect(try sqlite(path, "SELECT identifier FROM grdb_migrations ORDER BY rowid").last == ["v3-taxonomy"])
+            #expect(
+                try sqlite(path, "SELECT identifier FROM grdb_migrations ORDER BY rowid").suffix(2) == [
+                    ["v3-taxonomy"], ["v4-boxes-and-events"],
+                ])
+            // The old rows have no boxes and were labelled whole, with no burst known: 0 frames.
+            #expect(
+                try sqlite(
+                    path,
+                    "SELECT COUNT(*) FROM observations WHERE bboxX IS NULL AND burstFrames = 0 AND contextFrames = 0")
+                    == [["4"]])
+            #expect(try sqlite(path, "SELECT COUNT(*) FROM boxes") == [["0"]])
+            #expect(try sqlite(path, "SELECT COUNT(*) FROM event_observations") == [["0"]])
             let after = try sqlite(
                 path,
                 """

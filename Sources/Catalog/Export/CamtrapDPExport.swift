@@ -52,6 +52,8 @@ enum CamtrapDPExport {
         var deployments = CSVWriter()
         var media = CSVWriter()
         var observations = CSVWriter()
+        /// Event-level rows written after the media-level ones.
+        var eventObservations = 0
         var start = ""
         var end = ""
         /// Every written taxon: its scientific name, rank and vernacular name.
@@ -149,6 +151,15 @@ enum CamtrapDPExport {
             fields[7] = row["observationType"]
             fields[9] = row["scientificName"]
             fields[10] = (row["count"] as Int?).map(String.init)
+            if let x = row["bboxX"] as Double?, let y = row["bboxY"] as Double?, let w = row["bboxWidth"] as Double?,
+                let h = row["bboxHeight"] as Double?
+            {
+                // Camtrap DP: bboxX and bboxY in 0...1, bboxWidth and bboxHeight in 1e-15...1.
+                fields[18] = "\(x)"
+                fields[19] = "\(y)"
+                fields[20] = "\(max(1e-15, w))"
+                fields[21] = "\(max(1e-15, h))"
+            }
             fields[22] = "machine"
             fields[23] = row["classifiedBy"]
             fields[24] = try timestamp(row["classificationTimestamp"], options)
@@ -157,6 +168,39 @@ enum CamtrapDPExport {
             let levels: String = row["pruneLevels"] ?? ""
             let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
             fields[26] = "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
+            if let name = fields[9], !name.isEmpty, tables.taxa[name] == nil {
+                tables.taxa[name] = (row["taxonRank"], row["vernacularName"])
+            }
+            tables.observations.row(fields)
+        }
+        try writeEventObservations(db, options, &tables)
+    }
+
+    /// One event-level observation per event (no mediaID): the label made from all of the event's frames.
+    private static func writeEventObservations(_ db: Database, _ options: CamtrapDPOptions, _ tables: inout Tables)
+        throws
+    {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM event_observations ORDER BY deploymentID, eventStart, eventID")
+        for row in rows {
+            var fields = [String?](repeating: nil, count: observationColumns.count)
+            fields[0] = row["observationID"]
+            fields[1] = row["deploymentID"]
+            fields[3] = row["eventID"]
+            fields[4] = try timestamp(row["eventStart"], options)
+            fields[5] = try timestamp(row["eventEnd"], options)
+            fields[6] = "event"
+            fields[7] = row["observationType"]
+            fields[9] = row["scientificName"]
+            fields[10] = (row["observationType"] as String?) == "blank" ? nil : "1"
+            fields[22] = "machine"
+            fields[23] = row["classifiedBy"]
+            fields[24] = try timestamp(row["classificationTimestamp"], options)
+            fields[25] = (row["classificationProbability"] as Double?).map { "\($0)" }
+            let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
+            fields[26] =
+                "frames:\(row["frames"] ?? "")|animalFrames:\(row["animalFrames"] ?? "")|animalProbability:\(animal)"
+            tables.eventObservations += 1
             if let name = fields[9], !name.isEmpty, tables.taxa[name] == nil {
                 tables.taxa[name] = (row["taxonRank"], row["vernacularName"])
             }

@@ -97,7 +97,7 @@ extension Catalog {
     /// - Throws: `CatalogError` with `export`, naming what is missing (coordinates, a UTC offset).
     @discardableResult
     public func exportCamtrapDP(to folder: String, options: CamtrapDPOptions) throws -> (
-        deployments: Int, media: Int, observations: Int
+        deployments: Int, media: Int, observations: Int, eventObservations: Int
     ) {
         let tables = try read("Camtrap DP export") { db in try CamtrapDPExport.build(db, options) }
         guard !tables.start.isEmpty else {
@@ -118,6 +118,7 @@ extension Catalog {
             throw CatalogError(.export, "cannot write the package to \(folder)", cause: error)
         }
         func rows(_ writer: CSVWriter) -> Int { writer.text.split(separator: "\r\n").count - 1 }
-        return (rows(tables.deployments), rows(tables.media), rows(tables.observations))
+        let all = rows(tables.observations)
+        return (rows(tables.deployments), rows(tables.media), all - tables.eventObservations, tables.eventObservations)
     }
 }

@@ -29,7 +29,8 @@ public struct MegaDetectorExport: Encodable {
     struct Detection: Encodable {
         var category = "1"
         let conf: Double
-        let bbox: [Double] = [0, 0, 1, 1]
+        /// The moving region whose crop named the frame, else the whole frame `[0, 0, 1, 1]`.
+        var bbox: [Double] = [0, 0, 1, 1]
         let classifications: [[ClassificationValue]]
     }
 
@@ -76,7 +77,8 @@ public struct MegaDetectorExport: Encodable {
             db,
             sql: """
                 SELECT m.filePath, m.status, m.errorCode, m.error, o.observationType, o.animalProbability, o.topClasses,
-                       o.classifiedBy, o.classificationTimestamp, o.scientificName, o.classificationProbability
+                       o.classifiedBy, o.classificationTimestamp, o.scientificName, o.classificationProbability,
+                       o.bboxX, o.bboxY, o.bboxWidth, o.bboxHeight
                 FROM media m LEFT JOIN observations o ON o.mediaID = m.mediaID
                 WHERE m.status != 'pending' ORDER BY m.filePath
                 """
@@ -124,14 +126,17 @@ public struct MegaDetectorExport: Encodable {
                 classifications.insert(
                     [.category(id), .confidence(row["classificationProbability"] ?? 0)], at: 0)
             }
-            images.append(
-                Image(
-                    file: file,
-                    detections: [Detection(conf: row["animalProbability"] ?? 0, classifications: classifications)],
-                    failure: nil))
+            var detection = Detection(conf: row["animalProbability"] ?? 0, classifications: classifications)
+            if let x = row["bboxX"] as Double?, let y = row["bboxY"] as Double?, let w = row["bboxWidth"] as Double?,
+                let h = row["bboxHeight"] as Double?
+            {
+                detection.bbox = [x, y, w, h]
+            }
+            images.append(Image(file: file, detections: [detection], failure: nil))
         }
         let info = Info(
-            detector: "none (trapline classifies whole frames)", detectionCompletionTime: latest,
+            detector: "trapline burst localiser (motion against the burst's background; whole frame when none)",
+            detectionCompletionTime: latest,
             classifier: classifier,
             classificationCompletionTime: latest
         )

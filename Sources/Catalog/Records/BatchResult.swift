@@ -19,6 +19,20 @@ public struct LabelRecord: Sendable, Equatable {
     public var animalProbability: Double
     /// The top-K alternatives as JSON: `[{"index": 335, "name": "...", "probability": 0.68}, ...]`.
     public var topClassesJSON: String
+    /// The moving region whose crop named the frame (nil when the whole frame did).
+    public var box: BoxRecord?
+    /// Every moving region found in the frame, strongest first.
+    public var boxes: [BoxRecord] = []
+    /// Frames of the burst's background model; 0 when the frame was labelled whole only.
+    public var burstFrames = 0
+    /// Frames of its burst the catalog knew when the frame was labelled (`PendingMedia.burst`): when the event
+    /// has more once it closes, the frame is labelled again.
+    public var contextFrames = 0
+    /// Whether this replaces the frame's earlier label (its burst was incomplete when it was first labelled).
+    public var relabel = false
+    /// The label's probabilities, most probable classes first, as compact JSON `[[index, p], ...]` (the
+    /// 32 largest): what an event's label is made from.
+    public var classScores = "[]"
 
     /// Whether the frame shows no animal, person or vehicle.
     public var isBlank: Bool { observationType == "blank" }
@@ -41,11 +55,49 @@ public struct LabelRecord: Sendable, Equatable {
     }
 }
 
+/// A region of a frame in Camtrap DP's terms: the top-left corner and size as fractions of the frame.
+public struct BoxRecord: Sendable, Equatable {
+    public var x: Double
+    public var y: Double
+    public var width: Double
+    public var height: Double
+    /// How strongly it differs from the burst's background (its mean difference over the threshold).
+    public var score: Double
+
+    /// Creates a box.
+    public init(x: Double, y: Double, width: Double, height: Double, score: Double) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.score = score
+    }
+}
+
+/// One labelled frame of an event, as the event's label is made from it.
+public struct EventFrame: Sendable, Equatable {
+    public var observationType: String
+    /// The frame's `LabelRecord.classScores`.
+    public var classScores: String
+
+    /// Creates an event frame.
+    public init(observationType: String, classScores: String) {
+        self.observationType = observationType
+        self.classScores = classScores
+    }
+}
+
+/// Makes an event's label from its labelled frames (the appliance's labeller); nil leaves the event without one.
+public typealias EventLabeler = @Sendable (_ frames: [EventFrame]) -> LabelRecord?
+
 /// A media item that could not be labelled, and why.
 public struct FailureRecord: Sendable, Equatable {
     public var mediaID: String
     public var code: String
     public var message: String
+    /// For a frame being labelled again: the burst length tried. Its earlier label stays, and it is not tried
+    /// again until its event grows further.
+    public var relabelContext: Int?
 
     /// Creates a failure record.
     public init(mediaID: String, code: String, message: String) {

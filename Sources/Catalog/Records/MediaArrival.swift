@@ -55,6 +55,11 @@ public struct PendingMedia: Sendable, Equatable {
     public var deploymentID: String
     /// When the file arrived (seconds since 1970): the start of its batch's deadline.
     public var arrivedAt: Double
+    /// The burst it was shot in, as the catalog knew it when its batch formed: file paths in capture order,
+    /// its own included (`Catalog.bursts`); empty when not looked up.
+    public var burst: [String] = []
+    /// Whether the media is already labelled and is labelled again because its burst grew (`Catalog.relabelCandidates`).
+    public var relabel = false
 
     /// Creates a pending item.
     public init(mediaID: String, filePath: String, deploymentID: String, arrivedAt: Double) {

@@ -18,6 +18,7 @@ enum Migrations {
             )
         }
         migrator.registerMigration("v3-taxonomy", migrate: addTaxonomy)
+        migrator.registerMigration("v4-boxes-and-events", migrate: addBoxesAndEvents)
         return migrator
     }
 
@@ -87,6 +88,53 @@ enum Migrations {
                            ROUND(o.animalProbability, 3) AS animalProbability, o.pruneLevels AS pruneLevels
                     FROM observations o JOIN media m ON m.mediaID = o.mediaID
                     ORDER BY o.classificationTimestamp DESC, m.timestamp DESC;
+                """
+        )
+    }
+
+    /// Where the animal is (Camtrap DP's bbox columns, from the burst localiser), every moving region of a
+    /// frame, and one event-level observation per event (Camtrap DP `observationLevel = event`).
+    private static func addBoxesAndEvents(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE observations ADD COLUMN bboxX REAL;
+                ALTER TABLE observations ADD COLUMN bboxY REAL;
+                ALTER TABLE observations ADD COLUMN bboxWidth REAL;
+                ALTER TABLE observations ADD COLUMN bboxHeight REAL;
+                ALTER TABLE observations ADD COLUMN burstFrames INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE observations ADD COLUMN contextFrames INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE observations ADD COLUMN classScores TEXT NOT NULL DEFAULT '[]';
+                CREATE TABLE boxes (
+                    mediaID TEXT NOT NULL REFERENCES media(mediaID),
+                    boxIndex INTEGER NOT NULL,
+                    bboxX REAL NOT NULL,
+                    bboxY REAL NOT NULL,
+                    bboxWidth REAL NOT NULL,
+                    bboxHeight REAL NOT NULL,
+                    motionScore REAL NOT NULL,
+                    PRIMARY KEY (mediaID, boxIndex)
+                );
+                CREATE TABLE event_observations (
+                    observationID TEXT PRIMARY KEY NOT NULL,
+                    eventID TEXT NOT NULL UNIQUE,
+                    deploymentID TEXT NOT NULL REFERENCES deployments(deploymentID),
+                    eventStart TEXT NOT NULL,
+                    eventEnd TEXT NOT NULL,
+                    observationType TEXT NOT NULL CHECK (observationType IN ('animal', 'human', 'vehicle', 'blank')),
+                    scientificName TEXT,
+                    taxonRank TEXT,
+                    vernacularName TEXT,
+                    classIndex INTEGER NOT NULL,
+                    classifiedBy TEXT NOT NULL,
+                    classificationTimestamp TEXT NOT NULL,
+                    classificationProbability REAL NOT NULL,
+                    animalProbability REAL NOT NULL,
+                    frames INTEGER NOT NULL,
+                    animalFrames INTEGER NOT NULL,
+                    topClasses TEXT NOT NULL,
+                    modelID TEXT NOT NULL REFERENCES models(modelID)
+                );
+                CREATE INDEX event_observations_deployment ON event_observations(deploymentID, eventStart);
                 """
         )
     }
