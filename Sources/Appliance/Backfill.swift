@@ -57,10 +57,12 @@ public struct Backfill: Sendable {
         for item in pending { former.add(item) }
         var (labeled, failed, done) = (0, 0, 0)
         let labelStart = Date().timeIntervalSince1970
-        while let batch = former.take(now: .infinity, force: true) {
+        while var batch = former.take(now: .infinity, force: true) {
+            runtime.catalog.addBursts(to: &batch, config: config, logger: logger)
             if shouldStop() { return (labeled, failed, true) }
             let result = try await runtime.labeling.label(batch)
-            try runtime.catalog.commit(result, eventGapSeconds: config.eventGapSeconds)
+            try runtime.catalog.commit(
+                result, eventGapSeconds: config.eventGapSeconds, eventLabeler: runtime.labeling.eventLabeler)
             labeled += result.labels.count
             failed += result.failures.count
             done += batch.items.count

@@ -86,7 +86,8 @@ struct CamtrapDPCommand: AsyncParsableCommand {
                     utcOffset: utcOffset, title: title, contact: contact, root: config.watchFolder)
             )
             print(
-                "wrote \(folder): \(counts.deployments) deployments, \(counts.media) media, \(counts.observations) observations"
+                "wrote \(folder): \(counts.deployments) deployments, \(counts.media) media, "
+                    + "\(counts.observations) observations of media and \(counts.eventObservations) of events"
             )
         } catch let error as CatalogError {
             throw CLIError(error.description)

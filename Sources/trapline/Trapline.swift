@@ -20,7 +20,8 @@ struct Trapline: AsyncParsableCommand {
             """,
         version: TraplineVersion.string,
         subcommands: [
-            Run.self, IngestCommand.self, Status.self, Export.self, Classify.self, Inspect.self, ModelCommand.self,
+            Run.self, IngestCommand.self, Status.self, Export.self, Classify.self, Bursts.self, Inspect.self,
+            ModelCommand.self,
             RingCommand.self, Profile.self, PasswordHashCommand.self,
         ]
     )

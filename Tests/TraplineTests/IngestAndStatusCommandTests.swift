@@ -28,6 +28,9 @@ import Testing
                 try FileManager.default.createDirectory(
                     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try Data(distinctJPEG(small, number: n)).write(to: URL(fileURLWithPath: path))
+                // Two minutes apart: separate events, each labelled whole (ten copies of one photo would be a
+                // burst in which nothing moves).
+                try runCommand("touch", ["-d", "@\(1_600_000_000 + 120 * n)", path])
             }
             try Data("not a photo".utf8).write(to: URL(fileURLWithPath: folder + "/A00/broken.jpg"))
             let catalog = dir.file("catalog.db")
@@ -64,7 +67,7 @@ import Testing
                 InspectCommandTests.binary(),
                 ["export", "camtrap-dp", package, "--catalog", catalog, "--utc-offset=-05:00"]
             )
-            #expect(written.output.contains("3 deployments, 31 media, 30 observations"))
+            #expect(written.output.contains("3 deployments, 31 media, 30 observations of media and 30 of events"))
             let validation = try runCommand(
                 "python3",
                 [Fixtures.referenceScript("validate_camtrap_dp.py"), package, Fixtures.referenceScript("camtrap-dp")],

@@ -22,6 +22,14 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var rollupThreshold = Double(Labeler.defaultRollupThreshold)
     /// A site's species list: scientific names at any rank; empty for every taxon the model knows.
     public var taxa: [String] = []
+    /// Whether frames are localised against their burst and their moving regions classified (docs/localisation.md).
+    public var localise = true
+    /// The animal mass a moving region's crop needs for its frame to be an animal.
+    public var cropThreshold = 0.3
+    /// The whole-frame animal mass a frame needs when its burst shows nothing moving in it.
+    public var stillThreshold = 0.8
+    /// At most this many frames of a burst make one background model.
+    public var burstFrames = BurstSettings().maxFrames
     public var batchMaxSize = 8
     public var batchMaxWaitSeconds = 2.0
     public var sloSeconds = 10.0
@@ -86,4 +94,16 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "configuration key \(key): \(message)" }
+}
+
+extension ApplianceConfig {
+    /// The burst localisation settings these keys give.
+    public var burstSettings: BurstSettings {
+        var settings = BurstSettings()
+        settings.enabled = localise
+        settings.cropAnimalThreshold = Float(cropThreshold)
+        settings.stillAnimalThreshold = Float(stillThreshold)
+        settings.maxFrames = burstFrames
+        return settings
+    }
 }

@@ -33,6 +33,10 @@ struct ConfigValues {
         if let blank = c.taxa.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
             throw ConfigError(key: "labels.taxa", "entry \(blank + 1) is empty")
         }
+        c.localise = try bool("labels.localise") ?? c.localise
+        c.cropThreshold = try double("labels.cropThreshold", in: 0...1) ?? c.cropThreshold
+        c.stillThreshold = try double("labels.stillThreshold", in: 0...1) ?? c.stillThreshold
+        c.burstFrames = try int("labels.burstFrames", in: 3...1000) ?? c.burstFrames
         c.batchMaxSize = try int("batch.maxSize", in: 1...256) ?? c.batchMaxSize
         c.batchMaxWaitSeconds = try double("batch.maxWaitSeconds", in: 0...3600) ?? c.batchMaxWaitSeconds
         c.sloSeconds = try double("batch.sloSeconds", in: 0.01...86_400) ?? c.sloSeconds

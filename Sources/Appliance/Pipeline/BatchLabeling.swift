@@ -12,4 +12,11 @@ public protocol BatchLabeling: Sendable {
     /// - Returns: The result, ready for the catalog.
     /// - Throws: When the batch could not be labelled at all (its media stay pending).
     func label(_ batch: FormedBatch) async throws -> BatchResult
+
+    /// Makes an event's label from its frames when a batch is committed; nil for none.
+    var eventLabeler: EventLabeler? { get }
+}
+
+extension BatchLabeling {
+    public var eventLabeler: EventLabeler? { nil }
 }

@@ -16,6 +16,9 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     public let levelIndex: Int
     public let levelFraction: Double
     private let classifier: ImageClassifier
+    private let planner: BurstPlanner
+    private let combiner: BurstCombiner
+    private let unitLevels: [Int]
     private let thumbnails: ThumbnailStore?
     private let queue = DispatchQueue(label: "trapline.labeling")
 
@@ -36,15 +39,23 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         self.levelIndex = index
         self.levelFraction = model.metadata.pruneLevels[index]
         self.thumbnails = thumbnails
+        let labeler = try Labeler(config: config, metadata: model.metadata)
         classifier = ImageClassifier(
             engine: Engine(model: model, threads: config.threads),
-            labeler: try Labeler(config: config, metadata: model.metadata),
+            labeler: labeler,
             crop: config.crop.flatMap(CropPolicy.init(rawValue:)),
             limits: DecodeLimits(maxPixels: config.maxPixels),
             batchSize: config.batchMaxSize,
             thumbnailWidth: thumbnails == nil ? nil : ThumbnailStore.width
         )
+        var preparer = classifier.preparer
+        preparer.maxFileBytes = config.maxFileBytes
+        planner = BurstPlanner(preparer: preparer, settings: config.burstSettings)
+        combiner = BurstCombiner(labeler: labeler, settings: config.burstSettings)
+        unitLevels = Array(repeating: index, count: model.unitCount)
     }
+
+    public var eventLabeler: EventLabeler? { combiner.eventLabeler }
 
     /// Labels a batch.
     /// - Parameter batch: The batch.
@@ -59,26 +70,61 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
 
     func labelNow(_ batch: FormedBatch) throws -> BatchResult {
         let start = Date().timeIntervalSince1970
-        let outcomes = try classifier.classify(batch.items.map(\.filePath), level: levelIndex)
-        var labels: [LabelRecord] = []
-        var failures: [FailureRecord] = []
-        for (item, outcome) in zip(batch.items, outcomes) {
-            switch outcome {
-            case .labeled(let label, let prepared):
-                labels.append(Self.record(item.mediaID, label))
-                thumbnails?.keep(item.mediaID, prepared.thumbnail)
-            case .failed(let error):
-                failures.append(
-                    FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
-            }
+        let planned = planner.plan(batch.items.map(BurstFrame.init))
+        let logits = try classifier.logits(for: planned.inputs, unitLevels: unitLevels)
+        let (labels, failures) = Self.records(batch, planned, combiner.combine(planned, logits: logits.map { $0[...] }))
+        for (item, plan) in zip(batch.items, planned.frames) {
+            thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
         }
         let end = Date().timeIntervalSince1970
+        var timings = planned.timings.nodeTimings
+        timings["local"] = end - start
         return BatchResult(
             firstArrival: batch.firstArrival, deadline: batch.deadline, completed: end,
             levels: [SliceLevel(fraction: levelFraction)],
-            nodeTimings: ["local": end - start], modelID: modelID, modelName: modelName, labels: labels,
+            nodeTimings: timings, modelID: modelID, modelName: modelName, labels: labels,
             failures: failures
         )
+    }
+
+    /// A batch's catalog records from its frames' labels.
+    static func records(_ batch: FormedBatch, _ planned: BurstBatch, _ results: [Result<FrameLabel, ImagingError>])
+        -> (labels: [LabelRecord], failures: [FailureRecord])
+    {
+        var labels: [LabelRecord] = []
+        var failures: [FailureRecord] = []
+        for (item, result) in zip(batch.items, results) {
+            switch result {
+            case .success(let frame):
+                var label = record(item.mediaID, frame)
+                label.contextFrames = max(1, item.burst.count)
+                label.relabel = item.relabel
+                labels.append(label)
+            case .failure(let error):
+                var failure = FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message)
+                // A frame labelled once keeps that label when it cannot be read again (the file was moved).
+                if item.relabel { failure.relabelContext = max(1, item.burst.count) }
+                failures.append(failure)
+            }
+        }
+        return (labels, failures)
+    }
+
+    /// A frame's catalog record: its written label, the box whose crop named it, every moving region.
+    static func record(_ mediaID: String, _ frame: FrameLabel) -> LabelRecord {
+        var record = record(mediaID, frame.combined)
+        let boxes = frame.boxes.map {
+            BoxRecord(x: $0.box.x, y: $0.box.y, width: $0.box.width, height: $0.box.height, score: $0.score)
+        }
+        record.boxes = boxes
+        record.box = frame.labelBox.map { boxes[$0] }
+        record.burstFrames = frame.burstFrames
+        record.classScores = classScoresJSON(BurstCombiner.topScores(frame.probabilities))
+        return record
+    }
+
+    static func classScoresJSON(_ scores: [(index: Int, p: Float)]) -> String {
+        "[" + scores.map { "[\($0.index),\($0.p)]" }.joined(separator: ",") + "]"
     }
 
     static func record(_ mediaID: String, _ label: ImageLabel) -> LabelRecord {
@@ -115,5 +161,46 @@ extension ThumbnailStore {
     func keep(_ mediaID: String, _ image: RGBImage?) {
         guard let image else { return }
         try? store(mediaID: mediaID, image: image)
+    }
+}
+
+extension BurstFrame {
+    /// A pending media's frame, with the burst its batch looked up.
+    init(_ item: PendingMedia) {
+        self.init(id: item.mediaID, path: item.filePath, burst: item.burst)
+    }
+}
+
+extension BurstTimings {
+    /// The batch's preparation costs as `BatchResult.nodeTimings` entries (seconds; `burst.crops` a count).
+    var nodeTimings: [String: Double] {
+        [
+            "jpeg.decode": wholeDecodeMs / 1000, "burst.grayDecode": grayDecodeMs / 1000,
+            "burst.localise": localiseMs / 1000, "burst.cropDecode": cropDecodeMs / 1000,
+            "burst.crops": Double(crops),
+        ]
+    }
+}
+
+extension BurstCombiner {
+    /// The catalog's event labeller: an event's label from its frames' kept class scores.
+    var eventLabeler: EventLabeler {
+        { [self] frames in
+            let classes = labeler.metadata.classes.names.count
+            let kept = frames.filter { $0.observationType != "blank" }.map {
+                BurstCombiner.dense(Self.parseScores($0.classScores), classes: classes)
+            }
+            return eventLabel(probabilities: kept, frames: frames.count).map { LabelingStage.record("", $0) }
+        }
+    }
+
+    /// Reads `LabelRecord.classScores` (`[[index, p], ...]`); entries it cannot read are skipped.
+    static func parseScores(_ text: String) -> [(index: Int, p: Float)] {
+        guard let data = text.data(using: .utf8),
+            let pairs = try? JSONDecoder().decode([[Double]].self, from: data)
+        else { return [] }
+        return pairs.compactMap { pair in
+            pair.count == 2 && pair[0] >= 0 && pair[0] < 1e7 ? (Int(pair[0]), Float(pair[1])) : nil
+        }
     }
 }

@@ -29,6 +29,9 @@ public final class Pipeline: Service, @unchecked Sendable {
     private var former: BatchFormer
     private var retries: [String: Double] = [:]
     private var lastWatchdog = 0.0
+    private var lastRelabelCheck = 0.0
+    /// Frames queued or out to be labelled again, until their batch is recorded.
+    private var relabelling: Set<String> = []
     /// After a failed catalog write, no batch is started before this time (the disk may be full).
     private var pausedUntil = 0.0
     /// Batches out for labelling, by a running number; each reports back through the input stream.
@@ -122,6 +125,10 @@ public final class Pipeline: Service, @unchecked Sendable {
             retries[path] = nil
             take(path, now: now)
         }
+        if config.localise, now - lastRelabelCheck >= Self.relabelCheckSeconds {
+            lastRelabelCheck = now
+            queueRelabels(now: now)
+        }
         startBatches()
         load.setWaiting(former.count)
         ApplianceMetrics.queues(waiting: former.count, inFlight: inFlight.count)
@@ -130,8 +137,9 @@ public final class Pipeline: Service, @unchecked Sendable {
     /// Sends formed batches out for labelling while fewer than the stage's limit are out.
     private func startBatches() {
         while inFlight.count < labeling.maxInFlight, Date().timeIntervalSince1970 >= pausedUntil,
-            let batch = former.take(now: Date().timeIntervalSince1970)
+            var batch = former.take(now: Date().timeIntervalSince1970)
         {
+            catalog.addBursts(to: &batch, config: config, logger: logger)
             launched += 1
             let number = launched
             let labeling = labeling
@@ -146,6 +154,25 @@ public final class Pipeline: Service, @unchecked Sendable {
                 feed?.yield(.finished(number))
                 return (batch, result)
             }
+        }
+    }
+
+    /// How often closed events are checked for frames to label again.
+    static let relabelCheckSeconds = 5.0
+
+    /// Queues the frames of closed events that were labelled before the rest of their burst arrived
+    /// (docs/localisation.md): a few batches' worth at a time, so new arrivals are never starved.
+    private func queueRelabels(now: Double) {
+        guard former.count < config.batchMaxSize else { return }
+        do {
+            let items = try catalog.relabelCandidates(
+                quietSeconds: config.eventGapSeconds, now: now, limit: 4 * config.batchMaxSize)
+            let fresh = items.filter { relabelling.insert($0.mediaID).inserted }
+            guard !fresh.isEmpty else { return }
+            for item in fresh { former.add(item) }
+            logger.info("labelling again the frames of closed bursts", metadata: ["count": "\(fresh.count)"])
+        } catch {
+            logger.warning("cannot look for bursts to label again", metadata: ["error": "\(error)"])
         }
     }
 
@@ -196,10 +223,12 @@ public final class Pipeline: Service, @unchecked Sendable {
 
     private func record(_ outcome: Outcome) {
         let batch = outcome.batch
+        defer { for item in batch.items where item.relabel { relabelling.remove(item.mediaID) } }
         do {
             let result = try outcome.result.get()
-            let batchID = try catalog.commit(result, eventGapSeconds: config.eventGapSeconds)
-            for label in result.labels { ApplianceMetrics.labelled(type: label.observationType) }
+            let batchID = try catalog.commit(
+                result, eventGapSeconds: config.eventGapSeconds, eventLabeler: labeling.eventLabeler)
+            for label in result.labels where !label.relabel { ApplianceMetrics.labelled(type: label.observationType) }
             for failure in result.failures { ApplianceMetrics.failed(reason: failure.code) }
             ApplianceMetrics.batch(latencySeconds: result.completed - result.firstArrival, met: result.metDeadline)
             logger.info(
@@ -214,6 +243,20 @@ public final class Pipeline: Service, @unchecked Sendable {
             logger.error("batch not recorded; its media stay pending, retrying in 5 s", metadata: ["error": "\(error)"])
             for item in batch.items { former.add(item) }
             pausedUntil = Date().timeIntervalSince1970 + 5
+        }
+    }
+}
+
+extension Catalog {
+    /// Looks up each item's burst (when localisation is on). A catalog that cannot be read leaves the items
+    /// without one: they are labelled whole, never lost.
+    func addBursts(to batch: inout FormedBatch, config: ApplianceConfig, logger: Logger) {
+        guard config.localise else { return }
+        do {
+            let bursts = try bursts(for: batch.items, gapSeconds: config.eventGapSeconds, limit: 500)
+            for index in batch.items.indices { batch.items[index].burst = bursts[batch.items[index].mediaID] ?? [] }
+        } catch {
+            logger.warning("cannot look up bursts; labelling whole frames", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -18,6 +18,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     let metadata: ModelMetadata
     let preparer: ImagePreparer
     let labeler: Labeler
+    let planner: BurstPlanner
+    let combiner: BurstCombiner
+    /// The most images one trip round the ring carries (the nodes' batch limit).
+    let chunkSize: Int
     let imageWidth: Int
     /// The adaptive controller, under that policy.
     public let control: PruningControl?
@@ -48,86 +52,84 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         self.preparer = preparer
         self.thumbnails = thumbnails
         labeler = try Labeler(config: config, metadata: model.metadata)
+        var burstPreparer = preparer
+        burstPreparer.maxFileBytes = config.maxFileBytes
+        planner = BurstPlanner(preparer: burstPreparer, settings: config.burstSettings)
+        combiner = BurstCombiner(labeler: labeler, settings: config.burstSettings)
+        chunkSize = max(1, config.batchMaxSize)
         imageWidth = spec.width * spec.height * model.metadata.input.channels
     }
 
+    public var eventLabeler: EventLabeler? { combiner.eventLabeler }
+
     public func label(_ batch: FormedBatch) async throws -> BatchResult {
         let start = Date().timeIntervalSince1970
-        let prepared = await prepare(batch)
+        let planned = await prepare(batch)
         let decoded = Date().timeIntervalSince1970
-        guard !prepared.slots.isEmpty else {
+        var timings = planned.timings.nodeTimings
+        guard !planned.slots.isEmpty else {
+            let (_, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: []))
             return BatchResult(
                 firstArrival: batch.firstArrival, deadline: batch.deadline, completed: decoded, levels: [],
-                nodeTimings: ["jpeg.decode": decoded - start], modelID: modelID, modelName: modelName, labels: [],
-                failures: prepared.failures)
+                nodeTimings: timings, modelID: modelID, modelName: modelName, labels: [], failures: failures)
         }
-        let result = try await head.infer(prepared.input, batch: prepared.slots.count, deadline: batch.deadline)
-        await control?.observe(result, batchSize: prepared.slots.count, decodeMs: (decoded - start) * 1000)
-        var labels: [LabelRecord] = []
-        for (slot, mediaID) in prepared.slots.enumerated() {
-            let row = result.logits[(slot * result.classes)..<((slot + 1) * result.classes)]
-            labels.append(LabelingStage.record(mediaID, labeler.label(row)))
+        // Whole frames and crops go round the ring in batches no larger than the nodes take; the controller
+        // sees every one of them, crops included.
+        var logits: [ArraySlice<Float>] = []
+        var first: RingResult?
+        var attempts = 0
+        var hopTimings: [String: Double] = [:]
+        var decodeMs = (decoded - start) * 1000
+        for chunk in stride(from: 0, to: planned.slots.count, by: chunkSize) {
+            let count = min(chunkSize, planned.slots.count - chunk)
+            let input = try normalise(planned.inputs[chunk..<(chunk + count)])
+            let result = try await head.infer(input, batch: count, deadline: batch.deadline)
+            await control?.observe(result, batchSize: count, decodeMs: decodeMs)
+            decodeMs = 0
+            for slot in 0..<count {
+                logits.append(result.logits[(slot * result.classes)..<((slot + 1) * result.classes)])
+            }
+            first = first ?? result
+            attempts += result.attempts
+            for hop in result.hops {
+                hopTimings["\(hop.node).compute", default: 0] += hop.sliceMs.reduce(0, +) / 1000
+                hopTimings["\(hop.node).queue", default: 0] += hop.queueMs / 1000
+                hopTimings["\(hop.node).link", default: 0] += hop.linkMs / 1000
+                hopTimings["\(hop.node).decode", default: 0] += hop.decodeMs / 1000
+                hopTimings["\(hop.node).encode", default: 0] += hop.encodeMs / 1000
+            }
         }
-        var timings: [String: Double] = ["jpeg.decode": decoded - start, "attempts": Double(result.attempts)]
-        for hop in result.hops {
-            timings["\(hop.node).compute"] = hop.sliceMs.reduce(0, +) / 1000
-            timings["\(hop.node).queue"] = hop.queueMs / 1000
-            timings["\(hop.node).link"] = hop.linkMs / 1000
-            timings["\(hop.node).decode"] = hop.decodeMs / 1000
-            timings["\(hop.node).encode"] = hop.encodeMs / 1000
-        }
+        let (labels, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: logits))
+        timings.merge(hopTimings) { $1 }
+        timings["attempts"] = Double(attempts)
         return BatchResult(
             firstArrival: batch.firstArrival, deadline: batch.deadline, completed: Date().timeIntervalSince1970,
-            levels: result.sliceLevels.map { metadata.sliceLevel(option: $0) }, nodeTimings: timings, modelID: modelID,
-            modelName: modelName, labels: labels, failures: prepared.failures)
+            levels: (first?.sliceLevels ?? []).map { metadata.sliceLevel(option: $0) }, nodeTimings: timings,
+            modelID: modelID, modelName: modelName, labels: labels, failures: failures)
     }
 
-    private struct Prepared: Sendable {
-        var input: [Float]
-        var slots: [String]
-        var failures: [FailureRecord]
-    }
-
-    private func prepare(_ batch: FormedBatch) async -> Prepared {
+    private func prepare(_ batch: FormedBatch) async -> BurstBatch {
         await withCheckedContinuation { continuation in
-            queue.async { [self] in continuation.resume(returning: prepareNow(batch)) }
+            queue.async { [self] in
+                let planned = planner.plan(batch.items.map(BurstFrame.init))
+                for (item, plan) in zip(batch.items, planned.frames) {
+                    thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
+                }
+                continuation.resume(returning: planned)
+            }
         }
     }
 
-    private func prepareNow(_ batch: FormedBatch) -> Prepared {
-        var images: [(String, PreparedImage)] = []
-        var failures: [FailureRecord] = []
-        for item in batch.items {
-            do {
-                let prepared = try preparer.prepare(file: FilePath(item.filePath))
-                thumbnails?.keep(item.mediaID, prepared.thumbnail)
-                images.append((item.mediaID, prepared))
-            } catch let error as ImagingError {
-                failures.append(
-                    FailureRecord(mediaID: item.mediaID, code: error.code.description, message: error.message))
-            } catch {
-                failures.append(
-                    FailureRecord(
-                        mediaID: item.mediaID, code: ImagingError.Code.readFailed.description, message: "\(error)"))
-            }
-        }
+    /// The model's input for some slots, normalised into one batch.
+    private func normalise(_ images: ArraySlice<RGBImage>) throws -> [Float] {
         var input = [Float](repeating: 0, count: images.count * imageWidth)
-        var slots: [String] = []
-        input.withUnsafeMutableBufferPointer { buffer in
-            for (mediaID, image) in images {
+        try input.withUnsafeMutableBufferPointer { buffer in
+            for (slot, image) in images.enumerated() {
                 let region = UnsafeMutableBufferPointer(
-                    rebasing: buffer[(slots.count * imageWidth)..<((slots.count + 1) * imageWidth)])
-                do {
-                    try image.image.normalize(into: region, mean: preparer.spec.mean, scale: preparer.spec.scale)
-                    slots.append(mediaID)
-                } catch {
-                    failures.append(
-                        FailureRecord(
-                            mediaID: mediaID, code: ImagingError.Code.corrupt.description, message: "\(error)"))
-                }
+                    rebasing: buffer[(slot * imageWidth)..<((slot + 1) * imageWidth)])
+                try image.normalize(into: region, mean: preparer.spec.mean, scale: preparer.spec.scale)
             }
         }
-        input.removeLast(input.count - slots.count * imageWidth)
-        return Prepared(input: input, slots: slots, failures: failures)
+        return input
     }
 }
