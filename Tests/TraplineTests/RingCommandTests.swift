@@ -144,6 +144,65 @@ import Testing
         for name in ring.names { #expect(timings.contains("\"\(name).compute\"")) }
     }
 
+    /// A burst's crops go round the ring like its whole frames: the boxes and labels the ring writes (once the
+    /// event has closed and every frame knows its whole burst) are those `trapline bursts` finds on one node.
+    @Test func burstCropsGoRoundTheRing() throws {
+        let ring = try LocalRing(
+            nodes: 3, encoding: "float32", transport: "framed", extraRing: "events:\n  gapSeconds: 3")
+        defer { ring.remove() }
+        let daemons = try ring.start()
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        #expect(
+            try waitUntil(timeout: 30) {
+                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
+            })
+        let staging = ring.site.directory.file("camera")
+        _ = try BurstFixture.write(to: staging, frames: 5)
+        let names = try FileManager.default.contentsOfDirectory(atPath: staging).sorted()
+        try FileManager.default.createDirectory(atPath: ring.site.watch + "/A05", withIntermediateDirectories: true)
+        for (n, name) in names.enumerated() {
+            try runCommand("touch", ["-d", "@\(1_600_000_000 + n)", staging + "/" + name])
+        }
+        let local = try runCommand(
+            InspectCommandTests.binary(), ["bursts", "--json", "--model", ClassifyCommandTests.model, staging])
+        for name in names {
+            try FileManager.default.copyItem(atPath: staging + "/" + name, toPath: ring.site.watch + "/A05/" + name)
+        }
+        #expect(
+            try waitUntil(timeout: 120) {
+                try sqlite(ring.site.catalog, "SELECT COUNT(*) FROM observations WHERE contextFrames = 5").first == [
+                    "5"
+                ]
+            })
+        let document = try #require(try JSONSerialization.jsonObject(with: local.stdout) as? [String: Any])
+        let bursts = try #require(document["bursts"] as? [[String: Any]])
+        let frames = try #require(bursts.first?["frames"] as? [[String: Any]])
+        for (name, frame) in zip(names, frames) {
+            let row = try #require(
+                try sqlite(
+                    ring.site.catalog,
+                    """
+                    SELECT o.classIndex, o.observationType, COALESCE(o.bboxX, -1), COALESCE(o.bboxY, -1),
+                           (SELECT COUNT(*) FROM boxes b WHERE b.mediaID = o.mediaID)
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID WHERE m.fileName = '\(name)'
+                    """
+                ).first)
+            let combined = try #require(frame["combined"] as? [String: Any])
+            let boxes = try #require(frame["boxes"] as? [[String: Any]])
+            // The boxes come from the same frames and arithmetic on either side; the labels from float32 logits
+            // that differ by rounding only, far from any decision at these crops.
+            #expect(Int(row[0]) == combined["classIndex"] as? Int && row[1] == combined["observationType"] as? String)
+            #expect(Int(row[4]) == boxes.count)
+            if let index = frame["labelBox"] as? Int {
+                #expect(abs((Double(row[2]) ?? -1) - (boxes[index]["x"] as? Double ?? -2)) < 1e-9)
+                #expect(abs((Double(row[3]) ?? -1) - (boxes[index]["y"] as? Double ?? -2)) < 1e-9)
+            }
+        }
+        let timings = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches").map { $0[0] }
+        #expect(timings.contains { $0.contains("\"burst.crops\": ") && !$0.contains("\"burst.crops\": 0.0") })
+        #expect(try sqlite(ring.site.catalog, "SELECT frames FROM event_observations") == [["5"]])
+    }
+
     @Test func killedWorkerIsBypassedNothingIsLostAndItIsReadmitted() throws {
         let ring = try LocalRing(nodes: 3, probeTimeout: 0.5)
         defer { ring.remove() }
