@@ -122,18 +122,27 @@ def load_stamp(stamp: Stamp) -> np.ndarray:
     return np.asarray(rgba.crop(box) if box else rgba, dtype=np.float32)
 
 
-def _resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
+def resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    """An HWC float32 array resized bilinearly, channel by channel."""
     channels = [Image.fromarray(array[..., c]).resize((width, height), Image.BILINEAR) for c in range(array.shape[2])]
     return np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
 
 
-def crop_background(rng: np.random.Generator, background: np.ndarray, texture: bool) -> np.ndarray:
-    """A random 4:3 crop resized to the frame; textures get an earthy tint (they are grayscale)."""
+def crop_background(
+    rng: np.random.Generator,
+    background: np.ndarray,
+    texture: bool,
+    width: int = FRAME_WIDTH,
+    height: int = FRAME_HEIGHT,
+) -> np.ndarray:
+    """A random crop of the frame's shape (4:3 by default) resized to the frame; textures get an earthy tint
+    (they are grayscale)."""
     h, w = background.shape[:2]
-    side = rng.uniform(0.3, 1.0) * min(w, h * 4 / 3)
-    cw, ch = int(side), int(side * 3 / 4)
+    aspect = height / width
+    side = rng.uniform(0.3, 1.0) * min(w, h / aspect)
+    cw, ch = int(side), int(side * aspect)
     x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    crop = _resize(background[y : y + ch, x : x + cw], FRAME_WIDTH, FRAME_HEIGHT)
+    crop = resize(background[y : y + ch, x : x + cw], width, height)
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     if texture:
@@ -158,6 +167,17 @@ def motion_blur(rgba: np.ndarray, length: int, vertical: bool) -> np.ndarray:
     return np.concatenate([colour, alpha], axis=-1)
 
 
+def blend(region: np.ndarray, part: np.ndarray, exponent: float) -> None:
+    """Pastes the RGBA `part` onto the RGB `region` of the same size in place, lit like its surroundings part of
+    the way (the luminance ratio raised to `exponent`)."""
+    opaque = part[..., 3] > 128
+    lum_bg = float(region.mean()) + 1
+    lum_an = (float(part[..., :3][opaque].mean()) if opaque.any() else 128.0) + 1
+    gain = float(np.clip((lum_bg / lum_an) ** exponent, 0.5, 1.6))
+    alpha = part[..., 3:] / 255
+    region[:] = region * (1 - alpha) + np.clip(part[..., :3] * gain, 0, 255) * alpha
+
+
 def composite(rng: np.random.Generator, frame: np.ndarray, animal: np.ndarray, blur: int) -> dict[str, Any]:
     """Pastes `animal` (RGBA) onto `frame` in place; returns its placement (scale, visible fraction)."""
     scale = float(rng.uniform(0.2, 0.9))  # animal height / frame height
@@ -166,7 +186,7 @@ def composite(rng: np.random.Generator, frame: np.ndarray, animal: np.ndarray, b
     if width > FRAME_WIDTH * 1.2:
         width = int(FRAME_WIDTH * 1.2)
         height = max(8, int(animal.shape[0] * width / animal.shape[1]))
-    sprite = _resize(animal, width, height)
+    sprite = resize(animal, width, height)
     if rng.random() < 0.5:
         sprite = sprite[:, ::-1]
     if blur > 1:
@@ -178,23 +198,17 @@ def composite(rng: np.random.Generator, frame: np.ndarray, animal: np.ndarray, b
     fx0, fy0 = max(x, 0), max(y, 0)
     fx1, fy1 = min(x + width, FRAME_WIDTH), min(y + height, FRAME_HEIGHT)
     part = sprite[fy0 - y : fy1 - y, fx0 - x : fx1 - x]
-    region = frame[fy0:fy1, fx0:fx1]
-    # Light the animal like its surroundings, part of the way.
-    opaque = part[..., 3] > 128
-    lum_bg = float(region.mean()) + 1
-    lum_an = (float(part[..., :3][opaque].mean()) if opaque.any() else 128.0) + 1
-    gain = float(np.clip((lum_bg / lum_an) ** rng.uniform(0.2, 0.6), 0.5, 1.6))
-    alpha = part[..., 3:] / 255
-    region[:] = region * (1 - alpha) + np.clip(part[..., :3] * gain, 0, 255) * alpha
+    blend(frame[fy0:fy1, fx0:fx1], part, float(rng.uniform(0.2, 0.6)))
     total = float(sprite[..., 3].sum()) + 1e-6
     return {"scale": round(scale, 3), "visible": round(float(part[..., 3].sum()) / total, 3)}
 
 
 def night(rng: np.random.Generator, frame: np.ndarray) -> np.ndarray:
     """An infrared night frame: grayscale, bright centre (the IR flash) falling off to the edges, low contrast."""
+    height, width = frame.shape[:2]
     gray = frame @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    yy, xx = np.mgrid[0:FRAME_HEIGHT, 0:FRAME_WIDTH].astype(np.float32)
-    r2 = ((xx - FRAME_WIDTH / 2) / FRAME_WIDTH) ** 2 + ((yy - FRAME_HEIGHT / 2) / FRAME_HEIGHT) ** 2
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r2 = ((xx - width / 2) / width) ** 2 + ((yy - height / 2) / height) ** 2
     falloff = np.exp(-r2 * rng.uniform(1.5, 5.0))
     gray = gray * rng.uniform(0.5, 1.1) * falloff + rng.uniform(5, 25)
     return np.repeat(gray[..., None], 3, axis=-1)
