@@ -43,8 +43,8 @@ extension Catalog {
 
 extension Catalog {
     /// The burst each item was shot in, as far as the catalog knows it now: the files of its deployment's media
-    /// (pending or labelled, not failed) whose capture times chain to the item's with gaps under `gapSeconds`,
-    /// in capture order, at most `limit` on each side of the item. An item without a capture time, or with
+    /// whose capture times chain to the item's with gaps under `gapSeconds` (as events do), in capture order, at
+    /// most `limit` on each side of the item, failed media left out. An item without a capture time, or with
     /// `gapSeconds` 0, is a burst of its own.
     /// - Parameters:
     ///   - items: The batch's media.
@@ -62,12 +62,12 @@ extension Catalog {
                         db, sql: "SELECT timeKey FROM media WHERE mediaID = ?", arguments: [item.mediaID])
                 else { continue }
                 let span = gapSeconds * Double(limit)
+                // The chain runs through failed media, as events do (`assignEvents`); their files are left out.
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT mediaID, filePath, timeKey FROM media
-                        WHERE deploymentID = ? AND timeKey BETWEEN ? AND ? AND status != 'failed'
-                          AND mediaID NOT LIKE 'path:%'
+                        SELECT mediaID, filePath, timeKey, status FROM media
+                        WHERE deploymentID = ? AND timeKey BETWEEN ? AND ? AND mediaID NOT LIKE 'path:%'
                         ORDER BY timeKey, mediaID
                         """,
                     arguments: [item.deploymentID, time - span, time + span])
@@ -84,7 +84,9 @@ extension Catalog {
                 {
                     last += 1
                 }
-                bursts[item.mediaID] = rows[first...last].map { $0["filePath"] as String }
+                bursts[item.mediaID] = rows[first...last].filter { ($0["status"] as String) != "failed" }.map {
+                    $0["filePath"] as String
+                }
             }
             return bursts
         }

@@ -105,6 +105,24 @@ import Testing
         }
     }
 
+    /// A failed frame still links its neighbours into one burst, as it does into one event, and is left out of it;
+    /// so a frame labelled with its whole burst is never a candidate for labelling again.
+    @Test func aFailedFrameJoinsItsBurstWithoutBeingInIt() throws {
+        try withTemporaryDirectory { dir in
+            let catalog = try Catalog(path: dir.file("c.db"))
+            for (n, t) in [1_000.0, 1_050, 1_100, 1_110].enumerated() {
+                _ = try catalog.register(CatalogTests.arrival("h\(n)", path: "/in/A05/\(n).jpg", time: t))
+            }
+            let failure = FailureRecord(mediaID: "h1", code: "corrupt", message: "bad data")
+            try catalog.commit(CatalogTests.batch([], failures: [failure]), eventGapSeconds: 60)
+            let bursts = try catalog.bursts(for: try catalog.pending(), gapSeconds: 60, limit: 500)
+            #expect(bursts["h2"] == ["/in/A05/0.jpg", "/in/A05/2.jpg", "/in/A05/3.jpg"])
+            try catalog.commit(
+                CatalogTests.batch(["h0", "h2", "h3"].map { Self.boxed($0, context: 3) }), eventGapSeconds: 60)
+            #expect(try catalog.relabelCandidates(quietSeconds: 0, now: Catalog.now() + 3_600, limit: 10).isEmpty)
+        }
+    }
+
     @Test func framesLabelledBeforeTheirBurstArrivedAreLabelledAgainOnce() throws {
         try withTemporaryDirectory { dir in
             let catalog = try Catalog(path: dir.file("c.db"))

@@ -187,10 +187,12 @@ extension BurstCombiner {
     var eventLabeler: EventLabeler {
         { [self] frames in
             let classes = labeler.metadata.classes.names.count
-            let kept = frames.filter { $0.observationType != "blank" }.map {
-                BurstCombiner.dense(Self.parseScores($0.classScores), classes: classes)
-            }
-            return eventLabel(probabilities: kept, frames: frames.count).map { LabelingStage.record("", $0) }
+            let shown = frames.filter { $0.observationType != "blank" }
+            let kept = shown.map { Self.parseScores($0.classScores) }.filter { !$0.isEmpty }
+            // Frames labelled before the catalog kept class scores cannot be averaged: no event label then.
+            guard kept.count == shown.count else { return nil }
+            let vectors = kept.map { BurstCombiner.dense($0, classes: classes) }
+            return eventLabel(probabilities: vectors, frames: frames.count).map { LabelingStage.record("", $0) }
         }
     }
 
