@@ -78,6 +78,11 @@ import Testing
                 ).first?.first ?? "0") ?? 0
         }
 
+        /// Waits until the head has admitted every worker, so that batches really cross the ring.
+        func waitForWorkers(timeout: Double = 30) throws -> Bool {
+            try waitUntil(timeout: timeout) { try names.dropFirst().allSatisfy { try events("join", node: $0) == 1 } }
+        }
+
         func remove() {
             site.directory.remove()
             try? FileManager.default.removeItem(atPath: credentials)
@@ -92,10 +97,7 @@ import Testing
         let daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
         // Wait until the head has admitted both workers, so the batches really cross the ring.
-        #expect(
-            try waitUntil(timeout: 30) {
-                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
-            })
+        #expect(try ring.waitForWorkers())
         let photos = RunCommandTests.photos
         for (n, photo) in photos.enumerated() {
             try ring.site.put(try RunCommandTests.bytes(photo), at: "A05/\(n).jpg")
@@ -152,10 +154,7 @@ import Testing
         defer { ring.remove() }
         let daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
-        #expect(
-            try waitUntil(timeout: 30) {
-                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
-            })
+        #expect(try ring.waitForWorkers())
         let staging = ring.site.directory.file("camera")
         _ = try BurstFixture.write(to: staging, frames: 5)
         let names = try FileManager.default.contentsOfDirectory(atPath: staging).sorted()
@@ -208,10 +207,7 @@ import Testing
         defer { ring.remove() }
         var daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
-        #expect(
-            try waitUntil(timeout: 30) {
-                try ring.events("join", node: "n1") == 1 && ring.events("join", node: "n2") == 1
-            })
+        #expect(try ring.waitForWorkers())
         let small = try RunCommandTests.smallJPEG(ring.site.directory)
         let total = 80
         for n in 0..<total { try ring.site.put(distinctJPEG(small, number: n), at: "B02/img-\(n).jpg") }

@@ -81,8 +81,8 @@ extension Orientation {
         return PixelRect(x: min(a.0, b.0), y: min(a.1, b.1), width: abs(a.0 - b.0) + 1, height: abs(a.1 - b.1) + 1)
     }
 
-    // EXIF 2.32, tag 0x0112: where the upright image's pixel (x, y) is stored (as `RGBImage.applying` reads it).
-    private func storedPoint(_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> (Int, Int) {
+    /// EXIF 2.32, tag 0x0112: where the upright image's pixel (x, y) is stored, in an upright image `w` x `h`.
+    func storedPoint(_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> (Int, Int) {
         switch self {
         case .up: return (x, y)
         case .upMirrored: return (w - 1 - x, y)

@@ -176,16 +176,10 @@ public struct BurstLocaliser: Sendable {
                     min(box.x0, x), min(box.y0, y), max(box.x1, x), max(box.y1, y), box.area + 1,
                     box.sum + Double(excess[at])
                 )
-                for dy in -1...1 {
-                    for dx in -1...1 where dx != 0 || dy != 0 {
-                        let nx = x + dx
-                        let ny = y + dy
-                        guard nx >= 0, nx < width, ny >= 0, ny < height else { continue }
-                        let next = ny * width + nx
-                        if mask[next] && !seen[next] {
-                            seen[next] = true
-                            stack.append(next)
-                        }
+                Self.forNeighbours(of: at, width: width, height: height) { next in
+                    if mask[next] && !seen[next] {
+                        seen[next] = true
+                        stack.append(next)
                     }
                 }
             }
@@ -229,22 +223,25 @@ public struct BurstLocaliser: Sendable {
         var out = seeds
         var stack = seeds.indices.filter { seeds[$0] }
         while let at = stack.popLast() {
-            let x = at % width
-            let y = at / width
-            for dy in -1...1 {
-                for dx in -1...1 where dx != 0 || dy != 0 {
-                    let nx = x + dx
-                    let ny = y + dy
-                    guard nx >= 0, nx < width, ny >= 0, ny < height else { continue }
-                    let next = ny * width + nx
-                    if weak[next] && !out[next] {
-                        out[next] = true
-                        stack.append(next)
-                    }
+            forNeighbours(of: at, width: width, height: height) { next in
+                if weak[next] && !out[next] {
+                    out[next] = true
+                    stack.append(next)
                 }
             }
         }
         return out
+    }
+
+    /// Calls `body` with the index of each of a pixel's eight neighbours inside the frame.
+    static func forNeighbours(of at: Int, width: Int, height: Int, _ body: (Int) -> Void) {
+        let x = at % width
+        let y = at / width
+        for ny in max(0, y - 1)...min(height - 1, y + 1) {
+            for nx in max(0, x - 1)...min(width - 1, x + 1) where nx != x || ny != y {
+                body(ny * width + nx)
+            }
+        }
     }
 
     static func median(_ values: [Float]) -> Float {

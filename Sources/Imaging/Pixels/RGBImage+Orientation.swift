@@ -11,7 +11,7 @@ extension RGBImage {
             out.withUnsafeMutableBufferPointer { target in
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
-                        let (sx, sy) = sourceCoordinate(x, y, outWidth, outHeight, orientation)
+                        let (sx, sy) = orientation.storedPoint(x, y, outWidth, outHeight)
                         let from = (sy * width + sx) * 3
                         let to = (y * outWidth + x) * 3
                         target[to] = source[from]
@@ -22,20 +22,5 @@ extension RGBImage {
             }
         }
         return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: out)
-    }
-
-    // EXIF 2.32, tag 0x0112: where the upright image's pixel (x, y) is stored.
-    private func sourceCoordinate(_ x: Int, _ y: Int, _ outWidth: Int, _ outHeight: Int, _ o: Orientation) -> (Int, Int)
-    {
-        switch o {
-        case .up: return (x, y)
-        case .upMirrored: return (outWidth - 1 - x, y)
-        case .down: return (outWidth - 1 - x, outHeight - 1 - y)
-        case .downMirrored: return (x, outHeight - 1 - y)
-        case .leftMirrored: return (y, x)
-        case .right: return (y, outWidth - 1 - x)
-        case .rightMirrored: return (outHeight - 1 - y, outWidth - 1 - x)
-        case .left: return (outHeight - 1 - y, x)
-        }
     }
 }
