@@ -28,6 +28,13 @@ enum FuzzTarget: String, CaseIterable {
             let decoder = JPEGDecoder(limits: DecodeLimits(maxPixels: 4_000_000))
             if let layout = try? decoder.layout(of: bytes), layout.width * layout.height <= 1_000_000 {
                 _ = try? decoder.decode(bytes, scale: .atLeast(width: 64, height: 64))
+                // The burst localiser's two decodes: a small gray frame, and one rectangle (a crop) of the image.
+                _ = try? GrayFrame.decode(jpeg: bytes, decoder: decoder, width: 32)
+                if layout.width > 2 && layout.height > 2 {
+                    let rect = PixelRect(
+                        x: layout.width / 3, y: layout.height / 3, width: layout.width / 2, height: layout.height / 2)
+                    _ = try? decoder.decode(bytes, region: rect, minSide: 16)
+                }
             }
         case .model:
             // A model that loads (a small one: the corpus seeds are 8x8) also runs every slice option once, so
