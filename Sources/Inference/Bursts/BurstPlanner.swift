@@ -237,16 +237,21 @@ public final class BurstPlanner: @unchecked Sendable {
         for path in paths {
             if let gray = gray(path, bytes: nil, timings: &timings) { grays.append((path, gray)) }
         }
-        guard let mine = grays.first(where: { $0.0 == frame.path })?.1 else { return ([:], "it cannot be decoded") }
-        let same = grays.filter {
-            $0.1.width == mine.width && $0.1.height == mine.height && $0.1.geometry == mine.geometry
+        // The background model is made of the window's commonest frame size (the earliest on a tie); frames of
+        // other sizes are labelled whole.
+        let sizes = grays.map { [$0.1.geometry.width, $0.1.geometry.height, $0.1.geometry.orientation.rawValue] }
+        let counts = Dictionary(sizes.map { ($0, 1) }, uniquingKeysWith: +)
+        let most = counts.values.max() ?? 0
+        guard let commonest = sizes.first(where: { counts[$0] == most }) else {
+            return ([:], "no frame of its burst can be decoded")
         }
+        let same = zip(grays, sizes).filter { $0.1 == commonest }.map(\.0)
         let clock = ContinuousClock()
         let start = clock.now
         let motions = localiser.localise(same.map(\.1))
         timings.localiseMs += Self.ms(clock.now - start)
         guard let motions else {
-            return ([:], "only \(same.count) decodable frames of its burst have its size")
+            return ([:], "only \(same.count) decodable frames of its burst have one size")
         }
         var found: [String: (motion: FrameMotion, carried: MotionBox?)] = [:]
         for (position, (path, motion)) in zip(same.map(\.0), motions).enumerated() {
