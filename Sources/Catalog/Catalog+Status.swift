@@ -12,6 +12,8 @@ public struct StatusSnapshot: Sendable {
         public var taxonRank: String?
         public var vernacularName: String?
         public var probability: Double
+        /// The box whose crop named the frame (x, y, width, height relative to the frame), when one did.
+        public var box: [Double]? = nil
     }
 
     public struct SpeciesCount: Sendable {
@@ -78,16 +80,19 @@ extension Catalog {
                 db,
                 sql: """
                     SELECT o.mediaID, m.timestamp, o.deploymentID, m.fileName, o.observationType, o.scientificName,
-                           o.taxonRank, o.vernacularName, o.classificationProbability
+                           o.taxonRank, o.vernacularName, o.classificationProbability, o.bboxX, o.bboxY, o.bboxWidth,
+                           o.bboxHeight
                     FROM observations o JOIN media m ON m.mediaID = o.mediaID
                     ORDER BY o.classificationTimestamp DESC, m.timeKey DESC LIMIT ?
                     """, arguments: [latest]
-            ).map {
-                StatusSnapshot.Observation(
-                    mediaID: $0["mediaID"], timestamp: $0["timestamp"], deploymentID: $0["deploymentID"],
-                    fileName: $0["fileName"], observationType: $0["observationType"],
-                    scientificName: $0["scientificName"], taxonRank: $0["taxonRank"],
-                    vernacularName: $0["vernacularName"], probability: $0["classificationProbability"])
+            ).map { row in
+                let box = ["bboxX", "bboxY", "bboxWidth", "bboxHeight"].compactMap { row[$0] as Double? }
+                return StatusSnapshot.Observation(
+                    mediaID: row["mediaID"], timestamp: row["timestamp"], deploymentID: row["deploymentID"],
+                    fileName: row["fileName"], observationType: row["observationType"],
+                    scientificName: row["scientificName"], taxonRank: row["taxonRank"],
+                    vernacularName: row["vernacularName"], probability: row["classificationProbability"],
+                    box: box.count == 4 ? box : nil)
             }
             let today = String(Catalog.iso(now).prefix(10))
             s.speciesToday = try Row.fetchAll(

@@ -38,6 +38,7 @@ public enum PageRenderer {
         th{background:#f2f4f3}.up{color:#1b7a3a}.down{color:#b3261e}.bypassed{color:#a15c00}\
         .grid{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0;width:200px}\
         figure img{width:200px;height:auto;display:block;background:#ddd}figcaption{font-size:12px}\
+        .frame{position:relative}.box{position:absolute;border:2px solid #e8590c;box-sizing:border-box}\
         .muted{color:#667}footer{margin:20px 0;color:#667}svg text{font-size:11px;fill:#333}
         """
 
@@ -157,9 +158,15 @@ public enum PageRenderer {
         var figures = ""
         for observation in latest {
             let name = observation.mediaID + ".jpg"
+            // The thumbnail is the whole upright frame, so the box's fractions place it directly.
+            let box =
+                observation.box.map { b in
+                    "<span class=\"box\" style=\"left:\(format(100 * b[0], 1))%;top:\(format(100 * b[1], 1))%;"
+                        + "width:\(format(100 * b[2], 1))%;height:\(format(100 * b[3], 1))%\"></span>"
+                } ?? ""
             let image =
                 thumbnails?.file(named: name) != nil
-                ? "<img src=\"/thumbnails/\(name)\" alt=\"\(escape(observation.fileName))\">"
+                ? "<div class=\"frame\"><img src=\"/thumbnails/\(name)\" alt=\"\(escape(observation.fileName))\">\(box)</div>"
                 : "<div class=\"muted\">no thumbnail</div>"
             figures += """
                 <figure class="observation">\(image)<figcaption><b class="label">\(escape(label(observation)))</b> \

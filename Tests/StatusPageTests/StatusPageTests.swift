@@ -68,6 +68,44 @@ import Testing
 }
 
 @Suite struct PageRendererTests {
+    /// The box whose crop named an image is drawn over its thumbnail, from the catalog's bbox columns.
+    @Test func theAnimalsBoxIsDrawnOverItsThumbnail() throws {
+        try withTemporaryDirectory { dir in
+            let catalog = try Catalog(path: dir.file("c.db"))
+            for id in [ThumbnailStoreTests.name(1), ThumbnailStoreTests.name(2)] {
+                _ = try catalog.register(Self.arrival(id))
+            }
+            var boxed = LabelRecord(
+                mediaID: ThumbnailStoreTests.name(1), observationType: "animal", scientificName: "Ardea alba",
+                classIndex: 1, probability: 0.6, animalProbability: 0.9, topClassesJSON: "[]")
+            boxed.box = BoxRecord(x: 0.25, y: 0.5, width: 0.125, height: 0.25, score: 2)
+            let whole = LabelRecord(
+                mediaID: ThumbnailStoreTests.name(2), observationType: "blank", scientificName: nil, classIndex: 2,
+                probability: 0.9, animalProbability: 0.1, topClassesJSON: "[]")
+            try catalog.commit(
+                BatchResult(
+                    firstArrival: 1, deadline: 2, completed: 1.5, levels: [], nodeTimings: [:], modelID: "m",
+                    modelName: "m", labels: [boxed, whole], failures: []), eventGapSeconds: 60)
+            let store = try ThumbnailStore(folder: dir.file("thumbs"), limitBytes: 1 << 20)
+            for n in 1...2 {
+                try store.store(mediaID: ThumbnailStoreTests.name(n), image: try ThumbnailStoreTests.image())
+            }
+            let html = PageRenderer.page(
+                title: "t", now: 10, snapshot: try catalog.statusSnapshot(now: 10),
+                ring: RingView(nodes: [], sliceLevels: []), thumbnails: store, hours: 6, binSeconds: 600)
+            #expect(
+                html.contains("<span class=\"box\" style=\"left:25.0%;top:50.0%;width:12.5%;height:25.0%\"></span>"))
+            #expect(html.components(separatedBy: "class=\"box\"").count == 2, "one box: the blank image has none")
+        }
+    }
+
+    static func arrival(_ id: String) -> MediaArrival {
+        MediaArrival(
+            mediaID: id, deploymentID: "A05", filePath: "/in/A05/\(id).jpg", fileName: "\(id).jpg", fileSize: 1,
+            fileModified: 1, timestamp: CatalogTime(iso8601: Catalog.iso(1), hasOffset: true, key: 1),
+            timestampSource: "test")
+    }
+
     @Test func everythingFromTheCatalogIsEscaped() {
         #expect(
             PageRenderer.escape("<script>alert('x')</script> & \"q\"")
