@@ -97,23 +97,14 @@ extension Catalog {
             arguments: [batchID, label.mediaID]
         )
         guard db.changesCount == 1 else { return }
+        let columns = Self.labelColumns.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: Self.labelColumns.count).joined(separator: ", ")
         try db.execute(
             sql: """
-                INSERT OR IGNORE INTO observations (observationID, deploymentID, mediaID, observationType, scientificName,
-                    taxonRank, vernacularName, classIndex, count, classifiedBy, classificationTimestamp,
-                    classificationProbability, animalProbability, topClasses, modelID, pruneLevels, batchID,
-                    bboxX, bboxY, bboxWidth, bboxHeight, burstFrames, contextFrames, classScores)
-                SELECT 'obs-' || mediaID, deploymentID, mediaID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                    ?, ?, ?, ?, ?, ?, ?
-                FROM media WHERE mediaID = ?
+                INSERT OR IGNORE INTO observations (observationID, deploymentID, mediaID, \(columns))
+                SELECT 'obs-' || mediaID, deploymentID, mediaID, \(marks) FROM media WHERE mediaID = ?
                 """,
-            arguments: [
-                label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
-                label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
-                label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
-                label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
-            ]
-        )
+            arguments: Self.labelValues(label, batchID: batchID, levels: levels, result: result, at: at))
         try insertBoxes(db, label)
     }
 
@@ -122,24 +113,35 @@ extension Catalog {
     private func replaceObservation(
         _ db: Database, _ label: LabelRecord, batchID: Int64, levels: String, result: BatchResult, at: String
     ) throws {
+        let assignments = Self.labelColumns.map { "\($0) = ?" }.joined(separator: ", ")
         try db.execute(
             sql: """
-                UPDATE observations SET observationType = ?, scientificName = ?, taxonRank = ?, vernacularName = ?,
-                    classIndex = ?, count = ?, classifiedBy = ?, classificationTimestamp = ?,
-                    classificationProbability = ?, animalProbability = ?, topClasses = ?, modelID = ?, pruneLevels = ?,
-                    batchID = ?, bboxX = ?, bboxY = ?, bboxWidth = ?, bboxHeight = ?, burstFrames = ?,
-                    contextFrames = ?, classScores = ?
+                UPDATE observations SET \(assignments)
                 WHERE mediaID = ? AND mediaID IN (SELECT mediaID FROM media WHERE status = 'labeled')
                 """,
-            arguments: [
-                label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
-                label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
-                label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
-                label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
-            ]
-        )
+            arguments: Self.labelValues(label, batchID: batchID, levels: levels, result: result, at: at))
         guard db.changesCount == 1 else { return }
         try insertBoxes(db, label)
+    }
+
+    /// The observation columns a label writes, in the order of `labelValues`.
+    private static let labelColumns = [
+        "observationType", "scientificName", "taxonRank", "vernacularName", "classIndex", "count", "classifiedBy",
+        "classificationTimestamp", "classificationProbability", "animalProbability", "topClasses", "modelID",
+        "pruneLevels", "batchID", "bboxX", "bboxY", "bboxWidth", "bboxHeight", "burstFrames", "contextFrames",
+        "classScores",
+    ]
+
+    /// A label's values for `labelColumns`, then its media ID.
+    private static func labelValues(
+        _ label: LabelRecord, batchID: Int64, levels: String, result: BatchResult, at: String
+    ) -> StatementArguments {
+        [
+            label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
+            label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
+            label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
+            label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
+        ]
     }
 
     private func insertBoxes(_ db: Database, _ label: LabelRecord) throws {

@@ -1,3 +1,5 @@
+import Appliance
+import Catalog
 import Imaging
 import Inference
 
@@ -66,14 +68,6 @@ struct BurstReport: Encodable {
     var event: LabelReport?
 }
 
-struct BoxReport: Encodable {
-    var x: Double
-    var y: Double
-    var width: Double
-    var height: Double
-    var score: Double
-}
-
 struct BurstFrameReport: Encodable {
     var file: String
     var status: String
@@ -85,7 +79,7 @@ struct BurstFrameReport: Encodable {
     var burstFrames = 0
     var motion = false
     var wholeOnlyReason: String?
-    var boxes: [BoxReport] = []
+    var boxes: [BoxRecord] = []
     var labelBox: Int?
     var whole: LabelReport?
     var crop: LabelReport?
@@ -103,9 +97,7 @@ struct BurstFrameReport: Encodable {
         burstFrames = label.burstFrames
         motion = !label.boxes.isEmpty
         wholeOnlyReason = label.wholeOnlyReason
-        boxes = label.boxes.map {
-            BoxReport(x: $0.box.x, y: $0.box.y, width: $0.box.width, height: $0.box.height, score: $0.score)
-        }
+        boxes = label.boxes.map(BoxRecord.init)
         labelBox = label.labelBox
         whole = LabelReport(label.whole)
         crop = label.crop.map(LabelReport.init)

@@ -62,8 +62,13 @@ import Testing
             #expect(
                 try sqlite(db, "SELECT observationType, frames FROM event_observations ORDER BY eventStart")
                     == [["animal", "3"], ["blank", "1"]])
-            // Without a labeller no event rows are touched.
-            #expect(try sqlite(db, "SELECT COUNT(*) FROM event_observations").first == ["2"])
+            // Without a labeller no event rows are touched: a fourth frame joins the last event, which keeps its
+            // label of one frame.
+            _ = try catalog.register(CatalogTests.arrival("h4", path: "/in/A05/4.jpg", time: 1_201))
+            try catalog.commit(CatalogTests.batch([CatalogTests.label("h4")]), eventGapSeconds: 60)
+            #expect(
+                try sqlite(db, "SELECT observationType, frames FROM event_observations ORDER BY eventStart")
+                    == [["animal", "3"], ["blank", "1"]])
         }
     }
 

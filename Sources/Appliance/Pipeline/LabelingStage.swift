@@ -113,9 +113,7 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     /// A frame's catalog record: its written label, the box whose crop named it, every moving region.
     static func record(_ mediaID: String, _ frame: FrameLabel) -> LabelRecord {
         var record = record(mediaID, frame.combined)
-        let boxes = frame.boxes.map {
-            BoxRecord(x: $0.box.x, y: $0.box.y, width: $0.box.width, height: $0.box.height, score: $0.score)
-        }
+        let boxes = frame.boxes.map(BoxRecord.init)
         record.boxes = boxes
         record.box = frame.labelBox.map { boxes[$0] }
         record.burstFrames = frame.burstFrames
@@ -168,6 +166,14 @@ extension BurstFrame {
     /// A pending media's frame, with the burst its batch looked up.
     init(_ item: PendingMedia) {
         self.init(id: item.mediaID, path: item.filePath, burst: item.burst)
+    }
+}
+
+extension BoxRecord {
+    /// A moving region as the catalog records it.
+    public init(_ motion: MotionBox) {
+        self.init(
+            x: motion.box.x, y: motion.box.y, width: motion.box.width, height: motion.box.height, score: motion.score)
     }
 }
 

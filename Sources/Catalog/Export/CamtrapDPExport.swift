@@ -59,6 +59,15 @@ enum CamtrapDPExport {
         /// Every written taxon: its scientific name, rank and vernacular name.
         var taxa: [String: (rank: String?, vernacular: String?)] = [:]
         var box: (minLat: Double, maxLat: Double, minLon: Double, maxLon: Double) = (90, -90, 180, -180)
+
+        /// Writes an observation row and notes its taxon (with the row's rank and vernacular name) for the
+        /// package's taxonomic list.
+        mutating func addObservation(_ fields: [String?], _ row: Row) {
+            if let name = fields[9], !name.isEmpty, taxa[name] == nil {
+                taxa[name] = (row["taxonRank"], row["vernacularName"])
+            }
+            observations.row(fields)
+        }
     }
 
     static func build(_ db: Database, _ options: CamtrapDPOptions) throws -> Tables {
@@ -168,10 +177,7 @@ enum CamtrapDPExport {
             let levels: String = row["pruneLevels"] ?? ""
             let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
             fields[26] = "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
-            if let name = fields[9], !name.isEmpty, tables.taxa[name] == nil {
-                tables.taxa[name] = (row["taxonRank"], row["vernacularName"])
-            }
-            tables.observations.row(fields)
+            tables.addObservation(fields, row)
         }
         try writeEventObservations(db, options, &tables)
     }
@@ -201,10 +207,7 @@ enum CamtrapDPExport {
             fields[26] =
                 "frames:\(row["frames"] ?? "")|animalFrames:\(row["animalFrames"] ?? "")|animalProbability:\(animal)"
             tables.eventObservations += 1
-            if let name = fields[9], !name.isEmpty, tables.taxa[name] == nil {
-                tables.taxa[name] = (row["taxonRank"], row["vernacularName"])
-            }
-            tables.observations.row(fields)
+            tables.addObservation(fields, row)
         }
     }
 

@@ -56,7 +56,7 @@ public struct LabelRecord: Sendable, Equatable {
 }
 
 /// A region of a frame in Camtrap DP's terms: the top-left corner and size as fractions of the frame.
-public struct BoxRecord: Sendable, Equatable {
+public struct BoxRecord: Sendable, Equatable, Encodable {
     public var x: Double
     public var y: Double
     public var width: Double

@@ -103,7 +103,7 @@ public struct BurstCombiner: Sendable {
     }
 
     private func animalMass(_ probabilities: [Float]) -> Float {
-        labeler.label(probabilities: probabilities).animalProbability
+        labeler.typeMasses(probabilities).animal
     }
 
     /// An event's label: the mean of the probabilities of its frames that show an animal, a person or a

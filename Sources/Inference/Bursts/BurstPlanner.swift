@@ -167,8 +167,9 @@ public final class BurstPlanner: @unchecked Sendable {
             }
             return BurstBatch(frames: plans, slots: slots, inputs: inputs, timings: timings)
         }
+        var read: [String: [UInt8]] = [:]
+        for (plan, bytes) in zip(plans, bytesByFrame) { read[plan.frame.path] = bytes }
         var localised: [String: [String: (motion: FrameMotion, carried: MotionBox?)]] = [:]
-        var modelSizes: [String: Int] = [:]
         for index in plans.indices where plans[index].failure == nil {
             let frame = plans[index].frame
             // One background model per window of a burst: frames of the same window share it.
@@ -176,15 +177,14 @@ public final class BurstPlanner: @unchecked Sendable {
             let window = settings.window(position: position, count: frame.burst.count)
             let key = "\(window.lowerBound)\n" + frame.burst.joined(separator: "\n")
             if localised[key] == nil {
-                let (motions, reason) = localise(frame, timings: &timings)
+                let (motions, reason) = localise(frame, read: read, timings: &timings)
                 localised[key] = motions
-                modelSizes[key] = motions.count
                 if motions.isEmpty { plans[index].wholeOnlyReason = reason }
             }
             if let found = localised[key]?[frame.path] {
                 plans[index].motion = found.motion
                 plans[index].carried = found.carried
-                plans[index].burstFrames = modelSizes[key] ?? 0
+                plans[index].burstFrames = localised[key]?.count ?? 0
             } else if plans[index].wholeOnlyReason == nil {
                 plans[index].wholeOnlyReason =
                     localised[key]?.isEmpty == false
@@ -224,7 +224,8 @@ public final class BurstPlanner: @unchecked Sendable {
 
     /// Localises the window of `frame`'s burst: per path its motion and, where nothing moved, the box carried
     /// from the nearest frame that had one; empty (with the reason) when it cannot.
-    private func localise(_ frame: BurstFrame, timings: inout BurstTimings)
+    /// `read` holds the files the batch has already read, so that none is read twice.
+    private func localise(_ frame: BurstFrame, read: [String: [UInt8]], timings: inout BurstTimings)
         -> ([String: (motion: FrameMotion, carried: MotionBox?)], String)
     {
         guard let own = frame.burst.firstIndex(of: frame.path) else { return ([:], "it is not in its own burst") }
@@ -235,7 +236,7 @@ public final class BurstPlanner: @unchecked Sendable {
         }
         var grays: [(String, GrayFrame)] = []
         for path in paths {
-            if let gray = gray(path, bytes: nil, timings: &timings) { grays.append((path, gray)) }
+            if let gray = gray(path, bytes: read[path], timings: &timings) { grays.append((path, gray)) }
         }
         // The background model is made of the window's commonest frame size (the earliest on a tie); frames of
         // other sizes are labelled whole.

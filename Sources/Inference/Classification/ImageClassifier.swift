@@ -113,25 +113,9 @@ public final class ImageClassifier {
     private func run(
         _ batch: [(index: Int, image: PreparedImage)], unitLevels: [Int], into outcomes: inout [Outcome?]
     ) throws {
-        let perImage = engine.shape(atBoundary: 0).count
-        let spec = preparer.spec
-        try batchInput.withUnsafeMutableBufferPointer { input in
-            for (slot, item) in batch.enumerated() {
-                let region = UnsafeMutableBufferPointer(rebasing: input[(slot * perImage)..<((slot + 1) * perImage)])
-                try item.image.image.normalize(into: region, mean: spec.mean, scale: spec.scale)
-            }
-        }
-        let units = engine.model.unitCount
-        try batchInput.withUnsafeBufferPointer { input in
-            try batchLogits.withUnsafeMutableBufferPointer { logits in
-                try engine.run(
-                    input, batch: batch.count, units: 0..<units, levels: unitLevels, into: logits)
-            }
-        }
-        let classes = engine.shape(atBoundary: units).count
-        for (slot, item) in batch.enumerated() {
-            let row = batchLogits[(slot * classes)..<((slot + 1) * classes)]
-            outcomes[item.index] = .labeled(labeler.label(row), item.image)
+        let rows = try logits(for: batch.map(\.image.image), unitLevels: unitLevels)
+        for (item, row) in zip(batch, rows) {
+            outcomes[item.index] = .labeled(labeler.label(row[...]), item.image)
         }
     }
 }
