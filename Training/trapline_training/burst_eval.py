@@ -194,7 +194,16 @@ def localisation(frames: Frames, boot: Bootstrap) -> dict[str, Any]:
     hits3 = np.array([matched(b, t, 0.3) for b, t in zip(boxes, truths, strict=True)], dtype=np.float64)
     motion = np.array([bool(r.get("motion")) for r in frames.result], dtype=np.float64)
     localised = np.array([bool(r.get("localised")) for r in frames.result], dtype=np.float64)
+    # Disturbances alone (blank bursts: infrared, flicker and noise in all; sway and strips in some) must not
+    # read as motion: frames of blank bursts given a box, by condition.
+    boxed = (predicted > 0).astype(np.float64)
+    empty = np.array([kind == "blank" for kind in frames.of_burst("kind")], dtype=np.float64)
+    conditions = {"all": np.ones_like(empty)}
+    for key in ("ir", "sway", "strip"):
+        flag = np.array([bool(v) for v in frames.of_burst(key)], dtype=np.float64)
+        conditions[key], conditions[f"no_{key}"] = flag, 1 - flag
     return {
+        "boxesInBlankBursts": {k: boot.share(boxed * empty * c, empty * c) for k, c in conditions.items()},
         **{f"iou{t}": at(t) for t in IOUS},
         "blankFramesWithBox": boot.share(blank * (predicted > 0), blank),
         # Motion cannot show an animal that stands still: recall split by the kind of burst.
@@ -211,11 +220,15 @@ def mode_scores(frames: Frames, mode: str, boot: Bootstrap, judge: Judge) -> dic
     """Animal-vs-blank accuracy (overall and by condition) and label agreement of one mode."""
     labels = [r.get(mode) for r in frames.result]
     animal, ir, strip = frames.animal(), frames.flag("ir"), frames.flag("strip")
+    nothing = np.array([not (t.get("visible") or 0) for t in frames.truth], dtype=np.float64)
     right = np.array([not_blank(lab) == bool(a) for lab, a in zip(labels, animal, strict=True)], dtype=np.float64)
     accuracy = {
         "all": boot.share(right, np.ones_like(right)),
         "animalFrames": boot.share(right * animal, animal),
         "blankFrames": boot.share(right * (1 - animal), 1 - animal),
+        # A frame with under 15% of the animal in view counts as blank in the truth; most errors on blank frames
+        # are those, so the frames with nothing of the animal in view are counted apart.
+        "blankFramesNothingInView": boot.share(right * nothing, nothing),
         "ir": boot.share(right * ir, ir),
         "day": boot.share(right * (1 - ir), 1 - ir),
         "strip": boot.share(right * strip, strip),

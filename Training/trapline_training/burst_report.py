@@ -40,10 +40,22 @@ def rows(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]
         ("box recall, IoU ≥ 0.3, bursts where it stands still a while", boxes(local["recall0.3StationaryBursts"]))
     )
     table.append(("blank frames with a box (lower is better)", boxes(local["blankFramesWithBox"])))
+    disturbed = local["boxesInBlankBursts"]
+    for key, name in (
+        ("all", "all"),
+        ("ir", "infrared"),
+        ("no_ir", "day"),
+        ("sway", "swaying vegetation"),
+        ("no_sway", "no sway"),
+        ("strip", "info strip"),
+        ("no_strip", "no strip"),
+    ):
+        table.append((f"frames of blank bursts with a box, {name} (lower is better)", boxes(disturbed[key])))
     names = {
         "all": "animal/blank right, all frames",
         "animalFrames": "animal/blank right, animal frames",
         "blankFrames": "animal/blank right, blank frames",
+        "blankFramesNothingInView": "animal/blank right, blank frames with nothing of the animal in view",
         "ir": "animal/blank right, infrared frames",
         "day": "animal/blank right, day frames",
         "strip": "animal/blank right, frames with an info strip",
