@@ -18,6 +18,9 @@ public struct BatchObservation: Sendable, Equatable {
     /// The time budget of the next batch (its SLO) in milliseconds; a value that is not a positive finite number
     /// means no deadline.
     public var deadlineMs: Double
+    /// What each hop of the batch ran and took, in route order: what a controller with ``UnitProfiles`` measures
+    /// nodes by (the others use ``sliceMs``).
+    public var hops: [HopSample] = []
 
     /// Creates an observation.
     /// - Parameters:
@@ -41,5 +44,25 @@ public struct BatchObservation: Sendable, Equatable {
         self.arrivalRate = arrivalRate
         self.backlogBatches = backlogBatches
         self.deadlineMs = deadlineMs
+    }
+}
+
+/// One hop of a batch: the node, the units it ran, its compute time and the transfer that brought the batch to it.
+public struct HopSample: Sendable, Equatable {
+    /// The node's index in the ring's member list.
+    public var node: Int
+    /// The units it ran.
+    public var units: Range<Int>
+    /// Its compute milliseconds (decoding and encoding activations excluded).
+    public var computeMs: Double
+    /// Milliseconds from the previous hop's end of compute to this node holding the batch (0 for the first hop).
+    public var linkMs: Double
+
+    /// Creates a sample.
+    public init(node: Int, units: Range<Int>, computeMs: Double, linkMs: Double) {
+        self.node = node
+        self.units = units
+        self.computeMs = computeMs
+        self.linkMs = linkMs
     }
 }

@@ -8,6 +8,9 @@ extension Controller {
     /// - Returns: The levels of the next batch, with the reason and predictions; ``levels`` is updated to match.
     public mutating func observe(_ observation: BatchObservation) -> Decision {
         let batch = max(observation.batchSize, 1)
+        if units != nil, !observation.hops.isEmpty, joint || policy == .repartition {
+            return observeJoint(observation, batch: batch)
+        }
         updateSlowdowns(observation, batch: batch)
         updateLinks(observation.linkMs)
         let model = StageModel(
@@ -20,6 +23,8 @@ extension Controller {
         case .none: return hold(Array(repeating: 0, count: profiles.count), "policy none", model, constraints)
         case .fixed(let fixed): return hold(fixed, "policy static", model, constraints)
         case .adaptive: return adapt(model, constraints)
+        case .repartition:
+            return hold(Array(repeating: 0, count: profiles.count), "policy repartition", model, constraints)
         }
     }
 
@@ -65,8 +70,10 @@ extension Controller {
 
     /// Moves to `target` and describes the move.
     mutating func commit(
-        _ target: [Int], reason: String, prediction: Prediction, constraints: Constraints, feasible: Bool
+        _ target: [Int], reason: String, prediction: Prediction, constraints: Constraints, feasible: Bool,
+        slowdowns reported: [Double]? = nil
     ) -> Decision {
+        let slowdowns = reported ?? slowdowns
         let changes = target.indices.compactMap { slice in
             levels[slice] == target[slice] ? nil : LevelChange(slice: slice, from: levels[slice], to: target[slice])
         }

@@ -19,11 +19,27 @@ public struct Controller: Sendable {
     /// The level of each slice for the next batch.
     public internal(set) var levels: [Int]
 
+    /// Per-unit profiles: when present (and the joint space is small enough) boundaries move as well as levels.
+    public let units: UnitProfiles?
+    /// The members that run the next batch, in route order (empty without ``units``).
+    public internal(set) var stageNodes: [Int] = []
+    /// Their unit boundaries (empty without ``units``).
+    public internal(set) var bounds: [Int] = []
+
     let space: LevelSpace
+    /// Vector indices from the most accurate down (ties: the lower index), for the joint search.
+    let order: [Int]
+    /// Whether boundaries and levels are searched together (``units`` given and the space small enough).
+    let joint: Bool
+    var nodeSmoothers: [Smoother] = []
+    /// Per member: smoothed milliseconds per activation value it sends to the next stage.
+    var rateSmoothers: [Smoother] = []
     var sliceSmoothers: [Smoother]
     var linkSmoothers: [Smoother] = []
     /// Per level-vector index: consecutive batches the vector has fit within the relax margin.
     var streaks: [Int]
+    /// Per level-vector index: consecutive batches the vector has fit at all (the joint search's long relaxation).
+    var fitStreaks: [Int] = []
 
     /// The smoothed slowdown of each slice (measured over profiled time); 1 before the slice's first sample.
     public var slowdowns: [Double] { sliceSmoothers.map { $0.value ?? 1 } }
@@ -38,15 +54,28 @@ public struct Controller: Sendable {
     ///   - levelCount: The number of prune levels, full width included.
     ///   - policy: How levels are chosen.
     ///   - settings: The controller's knobs.
+    ///   - units: Per-unit profiles of every member, to move boundaries (needed by ``Policy/repartition``).
     /// - Throws: ``ControlError`` when the counts of profiles, curves and levels disagree, a profile or curve is
     ///   invalid, a fixed vector does not fit, a setting is out of range, or the level space is too large.
     public init(
         profiles: [SliceProfile], accuracy: AccuracyTable, levelCount: Int, policy: Policy,
-        settings: ControllerSettings = ControllerSettings()
+        settings: ControllerSettings = ControllerSettings(), units: UnitProfiles? = nil
     ) throws(ControlError) {
         try Self.validate(profiles: profiles, accuracy: accuracy, levelCount: levelCount)
         try Self.validate(policy: policy, sliceCount: profiles.count, levelCount: levelCount)
         try settings.validate()
+        if let units {
+            try units.validate(levelCount: levelCount)
+            guard units.plan.count - 1 == profiles.count else {
+                throw ControlError(
+                    .mismatch,
+                    "the unit profiles' plan \(units.plan) has \(units.plan.count - 1) slices, not \(profiles.count)")
+            }
+        } else if policy == .repartition {
+            throw ControlError(
+                .invalidPolicy, "the repartition policy needs every unit's profile; run `trapline profile` again")
+        }
+        self.units = units
         self.space = try LevelSpace(
             sliceCount: profiles.count, levelCount: levelCount, table: accuracy, floor: settings.accuracyFloor)
         self.policy = policy
@@ -57,6 +86,28 @@ public struct Controller: Sendable {
         self.levels = Self.startLevels(policy, sliceCount: profiles.count)
         self.sliceSmoothers = Array(repeating: Smoother(), count: profiles.count)
         self.streaks = Array(repeating: 0, count: space.count)
+        self.fitStreaks = Array(repeating: 0, count: space.count)
+        let accuracies = space.accuracy
+        self.order = accuracies.indices.sorted {
+            accuracies[$0] > accuracies[$1] || (accuracies[$0] == accuracies[$1] && $0 < $1)
+        }
+        let levelSpace = space
+        self.joint = units.map { Self.jointFits(space: levelSpace, units: $0) } ?? false
+        if let units {
+            stageNodes = Array(units.nodes.indices)
+            bounds = units.planBounds(for: stageNodes)
+            nodeSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
+            rateSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
+        }
+    }
+
+    /// The most work one joint search may take: level vectors times stages times units squared (the dynamic
+    /// programme per vector). 4 slices of 5 options on 18 units is 0.8 M; 5 slices 5 M; 6 slices 30 M.
+    static let jointWorkLimit = 8_000_000
+
+    static func jointFits(space: LevelSpace, units: UnitProfiles) -> Bool {
+        let perVector = units.nodes.count * units.unitCount * units.unitCount
+        return space.count <= jointWorkLimit / max(perVector, 1)
     }
 
     private static func startLevels(_ policy: Policy, sliceCount: Int) -> [Int] {

@@ -33,6 +33,13 @@ public struct Decision: Sendable, Equatable {
     public var slowdowns: [Double]
     /// Whether ``levels`` are predicted to meet both the throughput bound and the deadline.
     public var feasible: Bool
+    /// The members that run the next batch, in route order (empty without ``UnitProfiles``).
+    public var stageNodes: [Int] = []
+    /// Their unit boundaries: member `stageNodes[s]` runs units `bounds[s]..<bounds[s + 1]` (empty without
+    /// ``UnitProfiles``).
+    public var bounds: [Int] = []
+    /// Whether ``bounds`` differ from the previous batch's.
+    public var moved = false
 
     /// Creates a decision.
     public init(

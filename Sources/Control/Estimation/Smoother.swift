@@ -34,6 +34,16 @@ struct Smoother: Sendable, Equatable {
         }
     }
 
+    /// The value to plan with: the average, or the newest sample while it stands above the average by more than
+    /// the threshold (a rise the shift detector has not confirmed yet). Planning for a slowdown only partly seen
+    /// would change levels twice, once for the partial average and again when the shift is confirmed; a single
+    /// high outlier costs at most one change and its relaxation instead.
+    var planning: Double? {
+        guard let value else { return nil }
+        guard direction > 0, let newest = outliers.last else { return value }
+        return max(value, newest)
+    }
+
     /// Forgets every sample.
     mutating func reset() {
         self = Smoother()

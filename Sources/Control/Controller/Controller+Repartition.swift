@@ -1,0 +1,324 @@
+/// Every unit's predicted time on every stage at every option, and every link's, for one batch: what the joint
+/// search loads into a ``PartitionSearch`` per level vector.
+struct JointCosts: Sendable {
+    let stageCount: Int
+    let unitCount: Int
+    let optionCount: Int
+    /// `unitMs[(stage * unitCount + unit) * optionCount + option]`.
+    let unitMs: [Double]
+    /// `linkMs[stage * (unitCount + 1) + boundary]`: the stage sending that boundary's activation.
+    let linkMs: [Double]
+    let sliceOfUnit: [Int]
+    let backlogBatches: Double
+
+    /// Loads one level vector's costs.
+    func load(_ levels: [Int], into search: inout PartitionSearch) {
+        search.set(
+            unitMs: { stage, unit in
+                unitMs[(stage * unitCount + unit) * optionCount + levels[sliceOfUnit[unit]]]
+            },
+            linkMs: { stage, boundary in linkMs[stage * (unitCount + 1) + boundary] })
+    }
+
+    /// The prediction of a partition: `latency = backlog * bottleneck + total`, as ``StageModel`` predicts.
+    func prediction(_ timing: PartitionTiming) -> Prediction {
+        Prediction(bottleneckMs: timing.bottleneckMs, latencyMs: backlogBatches * timing.bottleneckMs + timing.totalMs)
+    }
+}
+
+/// A level vector with the boundaries the joint search chose for it.
+struct Placement: Sendable {
+    var candidate: Candidate
+    var bounds: [Int]
+}
+
+extension Controller {
+    /// How the joint search moved.
+    enum JointMove: Sendable {
+        case keep, move, prune, relax, rebalance, overloaded
+    }
+
+    /// Takes a batch's hops and chooses the next batch's boundaries and levels together.
+    mutating func observeJoint(_ observation: BatchObservation, batch: Int) -> Decision {
+        guard let units else { preconditionFailure("observeJoint needs unit profiles") }
+        adoptShape(observation.hops, units: units)
+        updateNodes(observation, batch: batch, units: units)
+        let costs = jointCosts(batch: batch, backlog: observation.backlogBatches, units: units)
+        let constraints = Constraints(
+            batchSize: batch, arrivalRate: observation.arrivalRate, deadlineMs: observation.deadlineMs,
+            utilisation: settings.utilisation)
+        var search = PartitionSearch(stageCount: stageNodes.count, unitCount: units.unitCount)
+        let fixedBounds = units.planBounds(for: stageNodes)
+        switch policy {
+        case .none:
+            return holdJoint(
+                Array(repeating: 0, count: profiles.count), fixedBounds, "policy none", costs, &search, constraints)
+        case .fixed(let fixed): return holdJoint(fixed, fixedBounds, "policy static", costs, &search, constraints)
+        case .repartition: return repartition(costs, &search, constraints)
+        case .adaptive: return adaptJoint(costs, &search, constraints, batch: batch, units: units)
+        }
+    }
+
+    /// The slowdown of each member the joint search plans with (measured over profiled time of the units it
+    /// ran, smoothed; the newest sample while a rise is not yet confirmed); 1 before its first sample. Only a
+    /// controller with ``units`` measures members.
+    public var nodeSlowdowns: [Double] { nodeSmoothers.map { $0.planning ?? 1 } }
+
+    /// Follows the ring when the members running it changed (a node failed or came back): the boundaries become
+    /// the ones the batch ran with, and the links' history is dropped.
+    private mutating func adoptShape(_ hops: [HopSample], units: UnitProfiles) {
+        let nodes = hops.map(\.node)
+        guard nodes != stageNodes else { return }
+        let ascending = zip(nodes, nodes.dropFirst()).allSatisfy { $0 < $1 }
+        guard let first = nodes.first, first == 0, ascending, nodes.last ?? 0 < units.nodes.count else { return }
+        stageNodes = nodes
+        let ran = hops.map(\.units.lowerBound) + [hops.last?.units.upperBound ?? 0]
+        let contiguous = zip(hops, hops.dropFirst()).allSatisfy { $0.units.upperBound == $1.units.lowerBound }
+        let valid = contiguous && ran.first == 0 && ran.last == units.unitCount && hops.allSatisfy { !$0.units.isEmpty }
+        bounds = valid ? ran : units.planBounds(for: nodes)
+        rateSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
+    }
+
+    private mutating func updateNodes(_ observation: BatchObservation, batch: Int, units: UnitProfiles) {
+        let sliceOfUnit = units.sliceOfUnit
+        let ran = observation.sliceLevels.count == profiles.count ? observation.sliceLevels : levels
+        for (index, hop) in observation.hops.enumerated() {
+            guard hop.node >= 0, hop.node < units.nodes.count, hop.units.lowerBound >= 0,
+                hop.units.upperBound <= units.unitCount
+            else { continue }
+            let profiled = hop.units.reduce(0.0) { sum, unit in
+                sum + units.nodes[hop.node][unit].serviceMs(batch: batch, level: ran[sliceOfUnit[unit]])
+            }
+            if hop.computeMs.isFinite, hop.computeMs > 0, profiled > 0 {
+                nodeSmoothers[hop.node].add(
+                    hop.computeMs / profiled, weight: settings.smoothing, shiftThreshold: settings.shiftThreshold)
+            }
+            guard index > 0 else { continue }
+            let sender = observation.hops[index - 1].node
+            let values = Double(units.boundaryValues[hop.units.lowerBound] * batch)
+            guard sender >= 0, sender < rateSmoothers.count, hop.linkMs.isFinite, hop.linkMs >= 0 else { continue }
+            rateSmoothers[sender].add(
+                hop.linkMs / values, weight: settings.smoothing, shiftThreshold: settings.shiftThreshold)
+        }
+    }
+
+    /// Predicted unit and link times: a member's slowdown times its own profile; a link's measured milliseconds
+    /// per value times the boundary's values (a member whose link was never measured takes the others' mean).
+    private func jointCosts(batch: Int, backlog: Double, units: UnitProfiles) -> JointCosts {
+        let slowdowns = nodeSlowdowns
+        let unitCount = units.unitCount
+        var unitMs: [Double] = []
+        unitMs.reserveCapacity(stageNodes.count * unitCount * levelCount)
+        for node in stageNodes {
+            for unit in 0..<unitCount {
+                for option in 0..<levelCount {
+                    unitMs.append(slowdowns[node] * units.nodes[node][unit].serviceMs(batch: batch, level: option))
+                }
+            }
+        }
+        let known = rateSmoothers.compactMap(\.value)
+        let fallback = known.isEmpty ? 0 : known.reduce(0, +) / Double(known.count)
+        var linkMs: [Double] = []
+        for node in stageNodes {
+            let rate = rateSmoothers[node].value ?? fallback
+            for boundary in 0...unitCount { linkMs.append(rate * Double(units.boundaryValues[boundary] * batch)) }
+        }
+        return JointCosts(
+            stageCount: stageNodes.count, unitCount: unitCount, optionCount: levelCount, unitMs: unitMs,
+            linkMs: linkMs, sliceOfUnit: units.sliceOfUnit,
+            backlogBatches: backlog.isFinite ? max(backlog, 0) : 0)
+    }
+
+    /// The vector's least-latency boundaries among those whose every stage and link keeps within `margin` of the
+    /// throughput bound, when that latency is within `margin` of the deadline too (exact: no partition of the
+    /// vector fits when this returns nil).
+    func fitting(
+        _ index: Int, _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints,
+        margin: Double = 1
+    ) -> Placement? {
+        costs.load(space.levels(at: index), into: &search)
+        guard
+            let bounds = search.leastLatency(
+                capMs: margin * constraints.throughputMs, backlog: costs.backlogBatches)
+        else { return nil }
+        let prediction = costs.prediction(search.timing(bounds))
+        guard constraints.fits(prediction, margin: margin) else { return nil }
+        return Placement(
+            candidate: Candidate(index: index, prediction: prediction, accuracy: space.accuracy[index]), bounds: bounds)
+    }
+
+    /// The vector's boundaries with the least bottleneck, for when nothing fits.
+    private func leastLoaded(_ index: Int, _ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
+        costs.load(space.levels(at: index), into: &search)
+        let bounds = search.leastBottleneck()
+        return Placement(
+            candidate: Candidate(
+                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: space.accuracy[index]),
+            bounds: bounds)
+    }
+
+    private func current(_ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
+        let index = space.index(of: levels)
+        costs.load(levels, into: &search)
+        return Placement(
+            candidate: Candidate(
+                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: space.accuracy[index]),
+            bounds: bounds)
+    }
+
+    /// Moves only: full width everywhere, boundaries kept while they meet both constraints.
+    private mutating func repartition(
+        _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints
+    ) -> Decision {
+        let now = current(costs, &search)
+        if constraints.fits(now.candidate.prediction) {
+            return commitJoint(now, .keep, now, constraints)
+        }
+        if let moved = fitting(0, costs, &search, constraints) { return commitJoint(moved, .move, now, constraints) }
+        return commitJoint(leastLoaded(0, costs, &search), .overloaded, now, constraints)
+    }
+
+    /// Moves and prunes: the most accurate vector that fits with its best boundaries, so a move that costs no
+    /// accuracy always wins over pruning; relaxing only after the slack has lasted, as ``adapt(_:_:)``.
+    private mutating func adaptJoint(
+        _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints, batch: Int,
+        units: UnitProfiles
+    ) -> Decision {
+        let now = current(costs, &search)
+        var visited = [Bool](repeating: false, count: space.count)
+        defer {
+            for index in visited.indices where !visited[index] {
+                streaks[index] = 0
+                fitStreaks[index] = 0
+            }
+        }
+        if constraints.fits(now.candidate.prediction) {
+            if let relaxed = relaxation(now, costs, &search, constraints, visited: &visited) {
+                return commitJoint(relaxed, .relax, now, constraints)
+            }
+            return commitJoint(now, .keep, now, constraints)
+        }
+        let shed = sliceCosts(batch: batch, units: units)
+        var best: Placement?
+        for index in order where space.allowed[index] {
+            guard let fit = fitting(index, costs, &search, constraints) else { continue }
+            if best == nil { best = fit }
+            let vector = space.levels(at: index)
+            let tightening = vector.indices.allSatisfy { slice in
+                let (a, b) = (shed[slice][vector[slice]], shed[slice][levels[slice]])
+                return a < b || (a == b && vector[slice] >= levels[slice])
+            }
+            guard tightening else { continue }
+            return commitJoint(fit, vector == levels ? .move : .prune, now, constraints)
+        }
+        if let best { return commitJoint(best, .rebalance, now, constraints) }
+        var least = leastLoaded(now.candidate.index, costs, &search)
+        for index in order where space.allowed[index] {
+            let found = leastLoaded(index, costs, &search)
+            if found.candidate.isLessOverloaded(than: least.candidate, under: constraints) { least = found }
+        }
+        return commitJoint(least, .overloaded, now, constraints)
+    }
+
+    /// The relaxation to take now, if any: the most accurate vector that has fit for ``relaxAfter`` batches, once
+    /// it has also fit within the relax margin for as long, or has fit for ``longRelaxFactor`` times as long.
+    ///
+    /// Taking the most accurate such vector, rather than any that has fit within the margin, keeps a recovery to
+    /// one change: when full width fits again but not within the margin, the controller waits for it instead of
+    /// relaxing part way first and again later.
+    private mutating func relaxation(
+        _ now: Placement, _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints,
+        visited: inout [Bool]
+    ) -> Placement? {
+        var target: (fit: Placement, index: Int)?
+        for index in order where space.allowed[index] {
+            guard space.accuracy[index] > now.candidate.accuracy + Candidate.accuracyTolerance else { break }
+            visited[index] = true
+            let fit = fitting(index, costs, &search, constraints)
+            let slack = fit == nil ? nil : fitting(index, costs, &search, constraints, margin: settings.relaxMargin)
+            fitStreaks[index] = fit == nil ? 0 : fitStreaks[index] + 1
+            streaks[index] = slack == nil ? 0 : streaks[index] + 1
+            if target == nil, let chosen = slack ?? fit, fitStreaks[index] >= settings.relaxAfter {
+                target = (chosen, index)
+            }
+        }
+        guard let target else { return nil }
+        let lasted =
+            streaks[target.index] >= settings.relaxAfter
+            || fitStreaks[target.index] >= Self.longRelaxFactor * settings.relaxAfter
+        return lasted ? target.fit : nil
+    }
+
+    /// How many times ``ControllerSettings/relaxAfter`` a vector must fit, without the relax margin's slack,
+    /// before the joint search relaxes to it.
+    static let longRelaxFactor = 4
+
+    /// Each slice's profiled time per option on the head (a ranking of options by cost, for "prunes more").
+    private func sliceCosts(batch: Int, units: UnitProfiles) -> [[Double]] {
+        (0..<profiles.count).map { slice in
+            (0..<levelCount).map { option in
+                (units.plan[slice]..<units.plan[slice + 1]).reduce(0.0) {
+                    $0 + units.nodes[0][$1].serviceMs(batch: batch, level: option)
+                }
+            }
+        }
+    }
+
+    /// A policy that neither moves nor adapts: fixed levels on the plan's boundaries.
+    private mutating func holdJoint(
+        _ target: [Int], _ fixedBounds: [Int], _ name: String, _ costs: JointCosts, _ search: inout PartitionSearch,
+        _ constraints: Constraints
+    ) -> Decision {
+        costs.load(target, into: &search)
+        let index = space.index(of: target)
+        let placement = Placement(
+            candidate: Candidate(
+                index: index, prediction: costs.prediction(search.timing(fixedBounds)), accuracy: space.accuracy[index]),
+            bounds: fixedBounds)
+        let fits = constraints.fits(placement.candidate.prediction)
+        let verdict = fits ? "meets both constraints" : Self.misses(placement.candidate.prediction, constraints)
+        let reason = "\(name) \(Formatting.levels(target)) on \(Formatting.levels(fixedBounds)): \(verdict)"
+        return commitJoint(placement, reason: reason, constraints, feasible: fits)
+    }
+
+    private mutating func commitJoint(
+        _ chosen: Placement, _ move: JointMove, _ now: Placement, _ constraints: Constraints
+    ) -> Decision {
+        let target = Formatting.levels(space.levels(at: chosen.candidate.index))
+        let on = "\(target) on \(Formatting.levels(chosen.bounds))"
+        let was = "\(Formatting.levels(levels)) on \(Formatting.levels(bounds))"
+        let missed = Self.misses(now.candidate.prediction, constraints)
+        let margin = "\(Formatting.fixed(settings.relaxMargin * 100, 0))% of both bounds"
+        let reason: String
+        switch move {
+        case .keep: reason = "keep \(on): it meets both constraints"
+        case .move: reason = "move to \(on) without pruning: \(was) \(missed)"
+        case .prune: reason = "prune to \(on): \(was) \(missed), and no move without pruning fits"
+        case .relax: reason = "relax to \(on): it has fit within \(margin) for \(Self.batches(settings.relaxAfter))"
+        case .rebalance:
+            reason =
+                "move to \(on): \(was) \(missed), and no vector that only prunes more fits (the accuracy "
+                + "floor rules them out)"
+        case .overloaded:
+            reason =
+                "no boundaries and levels meet both constraints; \(on) has the least overload: it "
+                + Self.misses(chosen.candidate.prediction, constraints)
+        }
+        return commitJoint(chosen, reason: reason, constraints, feasible: move != .overloaded)
+    }
+
+    private mutating func commitJoint(
+        _ chosen: Placement, reason: String, _ constraints: Constraints, feasible: Bool
+    ) -> Decision {
+        let target = space.levels(at: chosen.candidate.index)
+        let moved = chosen.bounds != bounds
+        bounds = chosen.bounds
+        var decision = commit(
+            target, reason: reason, prediction: chosen.candidate.prediction, constraints: constraints,
+            feasible: feasible, slowdowns: nodeSlowdowns)
+        decision.stageNodes = stageNodes
+        decision.bounds = chosen.bounds
+        decision.moved = moved
+        return decision
+    }
+}

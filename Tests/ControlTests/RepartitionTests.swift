@@ -1,0 +1,371 @@
+import Testing
+
+@testable import Control
+
+/// Moving slice boundaries as the first lever: the partition search against a brute force, and the controller's
+/// choice of boundaries and levels together against a brute force over every vector and partition.
+@Suite struct RepartitionTests {
+    /// A ring of `nodes` like ``Fixtures``' but with the units profiled one by one.
+    struct Ring {
+        var plan: [Int]
+        /// Each unit's milliseconds at batch 8, full width.
+        var unitBase: [Double]
+        var boundaryValues: [Int]
+        var nodes: Int { plan.count - 1 }
+
+        static let fourNodes = Ring(
+            plan: [0, 5, 10, 14, 18],
+            // Sums per plan slice: 34, 38, 31, 36 ms, as Fixtures.base8.
+            unitBase: [6, 7, 8, 6, 7, 8, 7, 9, 7, 7, 8, 7, 8, 8, 9, 9, 9, 9],
+            boundaryValues: [
+                150_528, 401_408, 200_704, 75_264, 75_264, 31_360, 31_360, 15_680, 15_680, 15_680, 21_952, 21_952,
+                21_952, 9_408, 9_408, 9_408, 9_408, 15_680, 1_000,
+            ])
+
+        static let small = Ring(
+            plan: [0, 3, 5, 8, 10], unitBase: [9, 4, 7, 12, 6, 5, 8, 10, 3, 11],
+            boundaryValues: [5_000, 8_000, 3_000, 3_000, 2_000, 2_500, 1_200, 1_200, 900, 700, 100])
+
+        func unitMs(_ unit: Int, level: Int, batch: Int) -> Double {
+            unitBase[unit] * Fixtures.levelFactor[level] * Fixtures.batchScale(batch)
+        }
+
+        var unitProfiles: UnitProfiles {
+            let nodes = (0..<nodes).map { node in
+                unitBase.indices.map { unit in
+                    SliceProfile(
+                        node: "pi\(node + 1)", units: [unit, unit + 1], batchSizes: Fixtures.batchSizes,
+                        serviceMs: Fixtures.batchSizes.map { batch in
+                            (0..<Fixtures.levelCount).map { unitMs(unit, level: $0, batch: batch) }
+                        })
+                }
+            }
+            return UnitProfiles(plan: plan, nodes: nodes, boundaryValues: boundaryValues)
+        }
+
+        var sliceProfiles: [SliceProfile] {
+            (0..<nodes).map { slice in
+                SliceProfile(
+                    node: "pi\(slice + 1)", units: [plan[slice], plan[slice + 1]], batchSizes: Fixtures.batchSizes,
+                    serviceMs: Fixtures.batchSizes.map { batch in
+                        (0..<Fixtures.levelCount).map { level in
+                            (plan[slice]..<plan[slice + 1]).reduce(0.0) { $0 + unitMs($1, level: level, batch: batch) }
+                        }
+                    })
+            }
+        }
+
+        func controller(
+            _ table: AccuracyTable, policy: Policy, settings: ControllerSettings = ControllerSettings()
+        ) throws -> Controller {
+            try Controller(
+                profiles: sliceProfiles, accuracy: table, levelCount: Fixtures.levelCount, policy: policy,
+                settings: settings, units: unitProfiles)
+        }
+
+        func slice(of unit: Int) -> Int { (0..<nodes).last { plan[$0] <= unit } ?? 0 }
+
+        /// What a batch run at `levels` on `bounds` measures when node `n` runs `slowdowns[n]` times slower than
+        /// profiled and a link takes `msPerValue` per value.
+        func observe(
+            bounds: [Int], levels: [Int], slowdowns: [Double], msPerValue: Double, batch: Int = 8,
+            arrivalRate: Double, backlog: Double = 0, deadlineMs: Double = 400
+        ) -> BatchObservation {
+            let hops = (0..<(bounds.count - 1)).map { stage in
+                HopSample(
+                    node: stage, units: bounds[stage]..<bounds[stage + 1],
+                    computeMs: slowdowns[stage]
+                        * (bounds[stage]..<bounds[stage + 1]).reduce(0.0) {
+                            $0 + unitMs($1, level: levels[slice(of: $1)], batch: batch)
+                        },
+                    linkMs: stage == 0 ? 0 : msPerValue * Double(boundaryValues[bounds[stage]] * batch))
+            }
+            var observation = BatchObservation(
+                batchSize: batch, sliceMs: [], sliceLevels: levels, arrivalRate: arrivalRate,
+                backlogBatches: backlog, deadlineMs: deadlineMs)
+            observation.hops = hops
+            return observation
+        }
+
+        /// Every way to cut `units` units into `parts` non-empty contiguous ranges.
+        static func partitions(units: Int, parts: Int) -> [[Int]] {
+            guard parts > 1 else { return [[0, units]] }
+            var found: [[Int]] = []
+            func extend(_ bounds: [Int]) {
+                if bounds.count == parts {
+                    found.append(bounds + [units])
+                    return
+                }
+                let remaining = parts - bounds.count
+                for next in (bounds.last! + 1)...(units - remaining) { extend(bounds + [next]) }
+            }
+            extend([0])
+            return found
+        }
+
+        /// The brute force: bottleneck and latency of one vector on one partition.
+        func timing(
+            _ levels: [Int], _ bounds: [Int], slowdowns: [Double], msPerValue: Double, batch: Int, backlog: Double
+        ) -> (bottleneck: Double, latency: Double) {
+            var bottleneck = 0.0
+            var total = 0.0
+            for stage in 0..<(bounds.count - 1) {
+                var ms = 0.0
+                for unit in bounds[stage]..<bounds[stage + 1] {
+                    ms += slowdowns[stage] * unitMs(unit, level: levels[slice(of: unit)], batch: batch)
+                }
+                bottleneck = max(bottleneck, ms)
+                total += ms
+                if stage > 0 {
+                    let link = msPerValue * Double(boundaryValues[bounds[stage]] * batch)
+                    bottleneck = max(bottleneck, link)
+                    total += link
+                }
+            }
+            return (bottleneck, backlog * bottleneck + total)
+        }
+    }
+
+    // MARK: The partition search
+
+    /// Random costs, caps and sizes; the least total and the least bottleneck equal the brute force's. The two
+    /// searches add the same numbers in another order, so they agree to a few ulps of the sums (relative 1e-12).
+    @Test func partitionSearchEqualsBruteForce() {
+        var random = SeededRandom(seed: 11)
+        for _ in 0..<300 {
+            let stages = random.int(1...4)
+            let units = random.int(stages...9)
+            let unitMs = (0..<(stages * units)).map { _ in random.double(0.5...20) }
+            let linkMs = (0..<(stages * (units + 1))).map { _ in random.double(0...10) }
+            var search = PartitionSearch(stageCount: stages, unitCount: units)
+            search.set(unitMs: { unitMs[$0 * units + $1] }, linkMs: { linkMs[$0 * (units + 1) + $1] })
+            let all = Ring.partitions(units: units, parts: stages).map { ($0, search.timing($0)) }
+            let cap = random.double(5...60)
+            let reference = all.filter { $0.1.bottleneckMs <= cap }.map(\.1.totalMs).min()
+            let found = search.leastTotal(capMs: cap)
+            #expect((found == nil) == (reference == nil), "cap \(cap)")
+            if let found, let reference {
+                let timing = search.timing(found)
+                #expect(timing.bottleneckMs <= cap)
+                #expect(abs(timing.totalMs - reference) <= 1e-12 * reference)
+            }
+            let backlog = Double(random.int(0...3))
+            let latency = { (timing: PartitionTiming) in backlog * timing.bottleneckMs + timing.totalMs }
+            let fastest = all.filter { $0.1.bottleneckMs <= cap }.map { latency($0.1) }.min()
+            let quickest = search.leastLatency(capMs: cap, backlog: backlog)
+            #expect((quickest == nil) == (fastest == nil))
+            if let quickest, let fastest {
+                #expect(search.timing(quickest).bottleneckMs <= cap)
+                #expect(abs(latency(search.timing(quickest)) - fastest) <= 1e-12 * fastest, "backlog \(backlog)")
+            }
+            let leastBottleneck = all.map(\.1.bottleneckMs).min()!
+            let chosen = search.timing(search.leastBottleneck())
+            #expect(abs(chosen.bottleneckMs - leastBottleneck) <= 1e-12 * leastBottleneck)
+        }
+    }
+
+    // MARK: The controller
+
+    /// One node of four at half speed: the work moves to its neighbours and nothing is pruned.
+    @Test func aSlowNodesWorkMovesToItsNeighbours() throws {
+        let ring = Ring.fourNodes
+        var controller = try ring.controller(Fixtures.measured, policy: .repartition)
+        let slow = [1, 1, 2, 1.0]
+        // 160 images/s in batches of 8: the slowest stage may take 45 ms. At half speed node 2 takes 62 ms.
+        var decision = controller.observe(
+            ring.observe(
+                bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: 1e-6,
+                arrivalRate: 160))
+        #expect(decision.moved)
+        #expect(decision.feasible)
+        #expect(decision.levels == Fixtures.fullWidth)
+        #expect(decision.reason.hasPrefix("move to [0,0,0,0] on "), "\(decision.reason)")
+        let units = (0..<4).map { decision.bounds[$0 + 1] - decision.bounds[$0] }
+        #expect(units[2] < 4, "node 2 gave up units: \(decision.bounds)")
+        #expect(decision.bottleneckMs <= 0.9 * 8 / 160 * 1000)
+        // The same slowdown measured again on the new boundaries: nothing moves.
+        decision = controller.observe(
+            ring.observe(
+                bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: 1e-6,
+                arrivalRate: 160))
+        #expect(!decision.moved)
+        #expect(decision.reason.hasPrefix("keep "))
+    }
+
+    /// Adaptive moves first and prunes only what moving cannot absorb, and its choice is the brute force's:
+    /// the most accurate level vector for which some partition meets both constraints.
+    @Test func pruningOnlyTakesWhatMovingCannotAbsorb() throws {
+        let ring = Ring.fourNodes
+        let table = Fixtures.robust
+        // Movable: node 2 at half speed. Not movable: the ring as a whole too slow for the arrival rate.
+        for (slow, rate, prunes) in [([1, 1, 2, 1.0], 160.0, false), ([1, 1.6, 3, 1.4], 160.0, true)] {
+            var controller = try ring.controller(table, policy: .adaptive)
+            let decision = controller.observe(
+                ring.observe(
+                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: 1e-6,
+                    arrivalRate: rate))
+            #expect(decision.feasible)
+            #expect((decision.levels != Fixtures.fullWidth) == prunes, "\(decision.reason)")
+            let best = try #require(bestByBruteForce(ring, table, slowdowns: slow, msPerValue: 1e-6, arrivalRate: rate))
+            #expect(abs(decision.expectedAccuracy - best) <= 1e-12, "\(decision.reason)")
+        }
+    }
+
+    /// Random slowdowns, link speeds, rates and backlogs on a small ring: the first decision is exactly as
+    /// accurate as the brute force over 256 vectors times 84 partitions, and meets the constraints it claims to.
+    @Test func jointChoiceEqualsBruteForce() throws {
+        let ring = Ring.small
+        var random = SeededRandom(seed: 5)
+        var outcomes = (full: 0, pruned: 0, infeasible: 0)
+        for _ in 0..<120 {
+            let slow = (0..<4).map { _ in random.double(0.7...3) }
+            let msPerValue = random.double(0...2e-4)
+            let rate = random.double(60...400)
+            let backlog = Double(random.int(0...2))
+            // The full-width network takes 75 ms at batch 8 unslowed: deadlines on both sides of it.
+            let deadline = random.double(40...250)
+            var controller = try ring.controller(Fixtures.robust, policy: .adaptive)
+            let decision = controller.observe(
+                ring.observe(
+                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: msPerValue,
+                    arrivalRate: rate, backlog: backlog, deadlineMs: deadline))
+            let best = bestByBruteForce(
+                ring, Fixtures.robust, slowdowns: slow, msPerValue: msPerValue, arrivalRate: rate, backlog: backlog,
+                deadlineMs: deadline)
+            let (bottleneck, latency) = ring.timing(
+                decision.levels, decision.bounds, slowdowns: slow, msPerValue: msPerValue, batch: 8, backlog: backlog)
+            // The controller predicts with the same numbers in another order: a few ulps apart.
+            #expect(abs(bottleneck - decision.bottleneckMs) <= 1e-9 * bottleneck)
+            #expect(abs(latency - decision.predictedLatencyMs) <= 1e-9 * latency)
+            if let best {
+                #expect(decision.feasible)
+                #expect(abs(decision.expectedAccuracy - best) <= 1e-12, "\(decision.reason)")
+                if decision.levels == Fixtures.fullWidth { outcomes.full += 1 } else { outcomes.pruned += 1 }
+            } else {
+                #expect(!decision.feasible, "\(decision.reason)")
+                outcomes.infeasible += 1
+            }
+        }
+        // The cases cover every outcome, so that each branch of the search is compared.
+        #expect(outcomes.full >= 10 && outcomes.pruned >= 10 && outcomes.infeasible >= 10, "\(outcomes)")
+    }
+
+    /// The same situation under every policy: none and static keep the plan's boundaries, repartition keeps
+    /// full width, adaptive is at least as accurate as static whenever static fits.
+    @Test func policiesDifferOnlyInWhatTheyMayChange() throws {
+        let ring = Ring.fourNodes
+        let slow = [1, 1, 2.5, 1.0]
+        func first(_ policy: Policy) throws -> Decision {
+            var controller = try ring.controller(Fixtures.robust, policy: policy)
+            return controller.observe(
+                ring.observe(
+                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: 1e-6,
+                    arrivalRate: 200))
+        }
+        let none = try first(.none)
+        #expect(none.bounds == ring.plan && !none.moved && none.levels == Fixtures.fullWidth)
+        let fixed = try first(.fixed([0, 0, 2, 0]))
+        #expect(fixed.bounds == ring.plan && fixed.levels == [0, 0, 2, 0])
+        let moves = try first(.repartition)
+        #expect(moves.levels == Fixtures.fullWidth && moves.moved)
+        let adaptive = try first(.adaptive)
+        #expect(adaptive.feasible)
+        if fixed.feasible { #expect(adaptive.expectedAccuracy >= fixed.expectedAccuracy) }
+    }
+
+    /// A node that fails leaves the route: the controller follows the ring's new shape and plans over the
+    /// members that are left.
+    @Test func aFailedNodeLeavesThePartition() throws {
+        let ring = Ring.fourNodes
+        var controller = try ring.controller(Fixtures.robust, policy: .repartition)
+        // Node 2 is bypassed: node 1 ran its units too.
+        var observation = ring.observe(
+            bounds: [0, 5, 14, 18], levels: Fixtures.fullWidth, slowdowns: [1, 1, 1], msPerValue: 1e-6,
+            arrivalRate: 100)
+        observation.hops[2].node = 3
+        let decision = controller.observe(observation)
+        #expect(decision.stageNodes == [0, 1, 3])
+        #expect(decision.bounds.count == 4)
+        #expect(decision.bounds.first == 0 && decision.bounds.last == 18)
+    }
+
+    /// A slowdown episode and its recovery, batch by batch: levels change at most twice (pruned once, relaxed
+    /// once), boundaries follow the slow node, and every batch after the first two slow ones is predicted to fit.
+    @Test func aSlowdownEpisodeChangesLevelsAtMostTwice() throws {
+        let ring = Ring.fourNodes
+        var controller = try ring.controller(Fixtures.robust, policy: .adaptive)
+        var levelChanges = 0
+        var moves = 0
+        var log: [String] = []
+        for batch in 0..<60 {
+            let slowed = (10..<30).contains(batch)
+            let observation = ring.observe(
+                bounds: controller.bounds, levels: controller.levels, slowdowns: slowed ? [1, 1, 3, 1] : [1, 1, 1, 1],
+                msPerValue: 1e-6, arrivalRate: 175)
+            let decision = controller.observe(observation)
+            if !decision.changes.isEmpty { levelChanges += 1 }
+            if decision.moved { moves += 1 }
+            log.append("\(batch): \(decision.reason)")
+            if batch >= 12, batch < 30 { #expect(decision.feasible, "\(decision.reason)") }
+        }
+        #expect(levelChanges <= 2, "\(log.joined(separator: "\n"))")
+        #expect(levelChanges >= 1, "the episode needs pruning at this rate")
+        #expect(controller.levels == Fixtures.fullWidth, "relaxed after the recovery")
+        #expect(moves >= 1)
+    }
+
+    @Test func repartitionNeedsUnitProfiles() {
+        #expect(throws: ControlError.self) {
+            try Controller(
+                profiles: Fixtures.profiles, accuracy: Fixtures.robust, levelCount: 4, policy: .repartition)
+        }
+    }
+
+    /// The brute force over every level vector and every partition: the accuracy of the best feasible pair.
+    private func bestByBruteForce(
+        _ ring: Ring, _ table: AccuracyTable, slowdowns: [Double], msPerValue: Double, arrivalRate: Double,
+        backlog: Double = 0, deadlineMs: Double = 400
+    ) -> Double? {
+        let bound = 0.9 * 8 / arrivalRate * 1000
+        let partitions = Ring.partitions(units: ring.unitBase.count, parts: ring.nodes)
+        var best: Double?
+        for a in 0..<4 {
+            for b in 0..<4 {
+                for c in 0..<4 {
+                    for d in 0..<4 {
+                        let levels = [a, b, c, d]
+                        let accuracy = table.expected(levels)
+                        if let held = best, held >= accuracy { continue }
+                        let fits = partitions.contains { bounds in
+                            let (bottleneck, latency) = ring.timing(
+                                levels, bounds, slowdowns: slowdowns, msPerValue: msPerValue, batch: 8,
+                                backlog: backlog)
+                            return bottleneck <= bound && latency <= deadlineMs
+                        }
+                        if fits { best = accuracy }
+                    }
+                }
+            }
+        }
+        return best
+    }
+}
+
+/// A small deterministic generator for test cases.
+struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func double(_ range: ClosedRange<Double>) -> Double {
+        range.lowerBound + Double(next() >> 11) / Double(1 << 53) * (range.upperBound - range.lowerBound)
+    }
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+}
