@@ -12,8 +12,10 @@ struct Profile: AsyncParsableCommand {
             Runs each slice of the ring's plan (or the model's 4-node plan when no ring is configured) on this \
             machine: one warm-up run, then the median of --runs timed runs, for each level and batch size. Stores \
             the table in control.profile, where the node reads it at start and reports it to the head, whose \
-            adaptive controller divides measured times by it to see a node slow down. Run it on every node, with \
-            the appliance stopped (it competes for the CPU).
+            adaptive controller divides measured times by it to see a node slow down. Then it measures each unit \
+            on its own the same way, from which the head predicts any range of units when it moves slice \
+            boundaries (control.policy repartition or adaptive). Run it on every node, with the appliance stopped \
+            (it competes for the CPU).
             """
     )
 
@@ -30,6 +32,9 @@ struct Profile: AsyncParsableCommand {
 
     @Option(help: "Where to store the profile (default: control.profile).")
     var out: String?
+
+    @Flag(help: "Skip measuring each unit on its own (halves the time; the repartition policy then cannot start).")
+    var noUnits = false
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
@@ -64,9 +69,22 @@ struct Profile: AsyncParsableCommand {
                         + "\(batch)".padding(7) + profile.serviceMs[row].map { String(ms: $0).padding(12) }.joined())
             }
         }
+        var units: [SliceProfile]?
+        if !noUnits {
+            print("each unit on its own (for moving slice boundaries):")
+            units = try Profiler.measureUnits(
+                model: model, node: ring.node, batchSizes: sizes, runs: runs, threads: config.threads
+            ) { profile in
+                for (row, batch) in profile.batchSizes.enumerated() {
+                    print(
+                        "unit \(profile.units[0])".padding(16) + "\(batch)".padding(7)
+                            + profile.serviceMs[row].map { String(ms: $0).padding(12) }.joined())
+                }
+            }
+        }
         let path = out ?? config.controlProfile
         let document = ProfileStore.Document(
-            modelID: sha, plan: ring.plan, measuredAt: Date().formatted(.iso8601), slices: profiles)
+            modelID: sha, plan: ring.plan, measuredAt: Date().formatted(.iso8601), slices: profiles, units: units)
         do {
             try ProfileStore.save(document, to: path)
         } catch let error as ConfigError {

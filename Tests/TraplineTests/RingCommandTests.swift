@@ -269,6 +269,102 @@ import Testing
         #expect(started.first?.first?.contains("n0") == true && started.first?.first?.contains("n1") == true)
     }
 
+    /// The repartition policy between real processes: after profiling, n1 shares one core with two busy loops
+    /// (a node slowed down about 3x, as by a competing job), so the head moves units from it to n0. Nothing is
+    /// pruned, so every label of a batch sent on the moved boundaries is the one `trapline classify` gives.
+    @Test func aSlowNodesUnitsMoveToTheHead() throws {
+        let ring = try LocalRing(nodes: 2)
+        defer { ring.remove() }
+        let binary = try InspectCommandTests.binary()
+        var profiles: [String] = []
+        for name in ring.names {
+            let path = ring.site.directory.file("profiles/\(name)/profile.json")
+            let table = try runCommand(
+                binary,
+                [
+                    "profile", "--config", ring.site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
+                    "--out", path,
+                ])
+            #expect(table.output.contains("each unit on its own"))
+            chmod(path, 0o644)
+            profiles.append(path)
+        }
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles[1])))
+                as? [String: Any])
+        #expect((document["units"] as? [[String: Any]])?.count == 18)
+        var daemons: [Daemon] = []
+        var busy: [Process] = []
+        defer {
+            // SIGKILL: a child inherits the test runner's blocked signals, so SIGTERM would stay pending.
+            for loop in busy { kill(loop.processIdentifier, SIGKILL) }
+            for daemon in daemons { _ = daemon.stop() }
+        }
+        for index in [1, 0] {
+            // A ring share of the SLO of 100 ms, which no batch meets: the controller must act on every batch, and
+            // moving is all it may do (with nothing feasible it takes the boundaries of least bottleneck).
+            let daemon = try ring.daemon(
+                index,
+                environment: [
+                    "TRAPLINE_CONTROL_PROFILE": profiles[index], "TRAPLINE_CONTROL_POLICY": "repartition",
+                    "TRAPLINE_BATCH_SLO_SECONDS": "0.4",
+                ])
+            try daemon.start()
+            daemons.append(daemon)
+            // n1 on core 0 with the busy loops, n0 alone on core 1.
+            try runCommand(
+                "/usr/bin/taskset", ["-a", "-p", "-c", index == 1 ? "0" : "1", "\(daemon.process.processIdentifier)"])
+        }
+        for _ in 0..<2 {
+            let loop = Process()
+            loop.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            loop.arguments = ["-c", "0", "/bin/sh", "-c", "while :; do :; done"]
+            // Not the runner's pipes: `swift test` waits for every holder of its output to close it.
+            loop.standardOutput = FileHandle.nullDevice
+            loop.standardError = FileHandle.nullDevice
+            try loop.run()
+            busy.append(loop)
+        }
+        #expect(try waitUntil(timeout: 30) { try ring.events("join", node: "n1") == 1 })
+        // A first wave measures the slowdown; the controller moves the boundary.
+        let small = try RunCommandTests.smallJPEG(ring.site.directory)
+        for n in 0..<24 { try ring.site.put(distinctJPEG(small, number: n), at: "C01/img-\(n).jpg") }
+        #expect(try waitUntil(timeout: 180) { try ring.site.count("status = 'labeled'") == 24 })
+        let started = try sqlite(ring.site.catalog, "SELECT reason FROM controller_events WHERE kind = 'controller'")
+        #expect(started.first?.first?.contains("repartition control started") == true, "\(started)")
+        let moves = try sqlite(ring.site.catalog, "SELECT reason FROM controller_events WHERE kind = 'boundaries'")
+        let events = try sqlite(ring.site.catalog, "SELECT kind, reason FROM controller_events")
+        #expect(!moves.isEmpty, "no boundary moved: \(events)\n\(daemons[1].logText.suffix(3000))")
+        #expect(
+            try sqlite(ring.site.catalog, "SELECT COUNT(*) FROM controller_events WHERE kind = 'levels'") == [["0"]])
+        // The boundary moved towards n1's end: n1 runs fewer than the plan's 10 units.
+        let bounds = try #require(moves.last?.first.flatMap { $0.firstMatch(of: /on \[0,(\d+),18\]/) })
+        #expect(Int(bounds.1) ?? 0 > 8, "\(moves)")
+        // A second wave on the moved boundaries, each photo alone in its deployment (a one-frame event, labelled
+        // from the whole frame as classify does): unpruned, however split, the same labels as one process.
+        let photos = RunCommandTests.photos
+        for (n, photo) in photos.enumerated() {
+            try ring.site.put(try RunCommandTests.bytes(photo), at: "P\(n)/photo-\(n).jpg")
+        }
+        #expect(try waitUntil(timeout: 180) { try ring.site.count("status = 'labeled'") == 24 + photos.count })
+        let classify = try runCommand(
+            binary,
+            ["classify", "--json", "--model", ClassifyCommandTests.model]
+                + photos.indices.map { ring.site.watch + "/P\($0)/photo-\($0).jpg" })
+        let images = try #require(
+            (try JSONSerialization.jsonObject(with: classify.stdout) as? [String: Any])?["images"] as? [[String: Any]])
+        for (n, image) in images.enumerated() {
+            let top = try #require((image["top"] as? [[String: Any]])?.first?["index"] as? Int)
+            let row = try sqlite(
+                ring.site.catalog,
+                "SELECT o.classIndex FROM observations o JOIN media m ON m.mediaID = o.mediaID "
+                    + "WHERE m.fileName = 'photo-\(n).jpg'")
+            #expect(row.first?.first == String(top), "photo-\(n).jpg")
+        }
+        let log = daemons[1].logText
+        #expect(log.contains("boundaries moved"))
+    }
+
     @Test func strangersAreRefused() throws {
         let ring = try LocalRing(nodes: 2)
         defer { ring.remove() }

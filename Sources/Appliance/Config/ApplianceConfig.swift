@@ -55,7 +55,9 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var ringProbeTimeoutSeconds = 1.0
     public var ringFailAfter = 2
     public var ringResendSeconds = 10.0
-    /// How the ring's prune levels are chosen: `none`, `static` (`control.staticLevels`) or `adaptive`.
+    /// How the ring sheds load when a node slows down: `none`, `static` (`control.staticLevels`), `repartition`
+    /// (moves slice boundaries, never prunes) or `adaptive` (moves boundaries first, then prunes what moving
+    /// cannot absorb).
     public var controlPolicy = "adaptive"
     /// The fixed level (a fraction of expanded channels pruned) of every slice under `static`.
     public var controlStaticLevels: [Double] = []

@@ -29,8 +29,9 @@ extension ConfigValues {
         c.ringFailAfter = try int("ring.failAfter", in: 1...100) ?? c.ringFailAfter
         c.ringResendSeconds = try double("ring.resendSeconds", in: 0.5...3600) ?? c.ringResendSeconds
         c.controlPolicy = try string("control.policy") ?? c.controlPolicy
-        guard ["none", "static", "adaptive"].contains(c.controlPolicy) else {
-            throw ConfigError(key: "control.policy", "must be none, static or adaptive, not \"\(c.controlPolicy)\"")
+        guard ["none", "static", "repartition", "adaptive"].contains(c.controlPolicy) else {
+            throw ConfigError(
+                key: "control.policy", "must be none, static, repartition or adaptive, not \"\(c.controlPolicy)\"")
         }
         c.controlStaticLevels = try doubles("control.staticLevels") ?? c.controlStaticLevels
         if c.controlPolicy == "static", c.controlStaticLevels.isEmpty {

@@ -9,13 +9,19 @@ public enum ProfileStore {
         public var plan: [Int]
         public var measuredAt: String
         public var slices: [SliceProfile]
+        /// Every unit measured on its own (`units == [u, u + 1]`), for moving slice boundaries; absent in profiles
+        /// measured before they were.
+        public var units: [SliceProfile]?
 
         /// Creates a document.
-        public init(modelID: String, plan: [Int], measuredAt: String, slices: [SliceProfile]) {
+        public init(
+            modelID: String, plan: [Int], measuredAt: String, slices: [SliceProfile], units: [SliceProfile]? = nil
+        ) {
             self.modelID = modelID
             self.plan = plan
             self.measuredAt = measuredAt
             self.slices = slices
+            self.units = units
         }
     }
 

@@ -21,12 +21,34 @@ public enum Profiler {
         model: Model, plan: [Int], node: String, batchSizes: [Int], runs: Int, threads: Int,
         progress: (SliceProfile) -> Void = { _ in }
     ) throws -> [SliceProfile] {
+        let ranges = (0..<(plan.count - 1)).map { plan[$0]..<plan[$0 + 1] }
+        return try measure(
+            model: model, ranges: ranges, node: node, batchSizes: batchSizes, runs: runs, threads: threads,
+            progress: progress)
+    }
+
+    /// Measures every unit on its own, for the controller to move slice boundaries (issue 18): the time of any
+    /// contiguous range is predicted as the sum of its units'.
+    /// - Parameters: as ``measure(model:plan:node:batchSizes:runs:threads:progress:)``, without the plan.
+    /// - Returns: One profile per unit, `units == [u, u + 1]`.
+    public static func measureUnits(
+        model: Model, node: String, batchSizes: [Int], runs: Int, threads: Int,
+        progress: (SliceProfile) -> Void = { _ in }
+    ) throws -> [SliceProfile] {
+        try measure(
+            model: model, ranges: (0..<model.unitCount).map { $0..<($0 + 1) }, node: node, batchSizes: batchSizes,
+            runs: runs, threads: threads, progress: progress)
+    }
+
+    private static func measure(
+        model: Model, ranges: [Range<Int>], node: String, batchSizes: [Int], runs: Int, threads: Int,
+        progress: (SliceProfile) -> Void
+    ) throws -> [SliceProfile] {
         let engine = Engine(model: model, threads: threads)
         let levels = model.metadata.optionCount
         var generator = SplitMix(seed: 7)
         var profiles: [SliceProfile] = []
-        for slice in 0..<(plan.count - 1) {
-            let units = plan[slice]..<plan[slice + 1]
+        for units in ranges {
             var rows: [[Double]] = []
             for batch in batchSizes {
                 let input = (0..<(batch * engine.shape(atBoundary: units.lowerBound).count)).map { _ in

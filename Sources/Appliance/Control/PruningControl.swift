@@ -23,6 +23,7 @@ public actor PruningControl {
     let batchMaxSize: Int
     let budgetMs: Double
     let ownProfile: [SliceProfile]?
+    let policy: Policy
     let logger: Logger
     private var controller: Controller?
     private var waitingLogged = false
@@ -34,7 +35,7 @@ public actor PruningControl {
     ///   - model: The model (levels and accuracy curves).
     ///   - plan: The ring's slice plan.
     ///   - config: The `control.*` and `batch.*` keys.
-    ///   - ownProfile: This node's profile, if measured.
+    ///   - ownProfile: This node's profile, if measured: its slices' and units' entries.
     ///   - load: The pipeline's load meter.
     ///   - logger: Where to log.
     public init(
@@ -55,6 +56,7 @@ public actor PruningControl {
         // The ring's share of the SLO: what is left after the batch has waited to fill.
         budgetMs = max(1, (config.sloSeconds - config.batchMaxWaitSeconds) * 1000)
         self.ownProfile = ownProfile
+        policy = config.controlPolicy == "repartition" ? .repartition : .adaptive
         self.logger = logger
     }
 
@@ -67,25 +69,36 @@ public actor PruningControl {
         guard let controller = await ready() else { return }
         var placement: [Int] = []
         for (stage, hop) in result.hops.enumerated() { placement += hop.slices.map { _ in stage } }
-        let observation = BatchObservation(
+        let members = head.node.config.members
+        var observation = BatchObservation(
             batchSize: batchSize, sliceMs: result.sliceMs, sliceLevels: result.sliceLevels, placement: placement,
             linkMs: result.hops.dropFirst().map { $0.linkMs + $0.decodeMs },
             arrivalRate: load.arrivalRate(), backlogBatches: Double(load.waiting) / Double(batchMaxSize),
             deadlineMs: budgetMs - decodeMs)
+        observation.hops = result.hops.enumerated().compactMap { index, hop in
+            guard let member = members.firstIndex(where: { $0.name == hop.node }) else { return nil }
+            return HopSample(
+                node: member, units: hop.units, computeMs: hop.sliceMs.reduce(0, +),
+                linkMs: index == 0 ? 0 : hop.linkMs + hop.decodeMs)
+        }
         var updated = controller
         let decision = updated.observe(observation)
         self.controller = updated
-        guard !decision.changes.isEmpty else { return }
+        guard !decision.changes.isEmpty || decision.moved else { return }
         do {
-            try await head.setLevels(decision.levels)
+            if decision.moved { try await head.setPartition(members: decision.stageNodes, bounds: decision.bounds) }
+            if !decision.changes.isEmpty { try await head.setLevels(decision.levels) }
         } catch {
-            logger.error("levels not set", metadata: ["error": "\(error)"])
+            logger.error("levels or boundaries not set", metadata: ["error": "\(error)"])
             return
         }
         let fractions = decision.levels.map { metadata.sliceLevel(option: $0) }
-        logger.info("levels changed", metadata: ["levels": "\(fractions)", "reason": "\(decision.reason)"])
+        let kind = decision.changes.isEmpty ? "boundaries" : "levels"
+        logger.info(
+            decision.changes.isEmpty ? "boundaries moved" : "levels changed",
+            metadata: ["levels": "\(fractions)", "bounds": "\(decision.bounds)", "reason": "\(decision.reason)"])
         try? catalog.recordControllerEvent(
-            kind: "levels", node: nil, levels: fractions, reason: decision.reason, at: Date().timeIntervalSince1970)
+            kind: kind, node: nil, levels: fractions, reason: decision.reason, at: Date().timeIntervalSince1970)
     }
 
     private func ready() async -> Controller? {
@@ -109,14 +122,23 @@ public actor PruningControl {
             }
             profiles.append(profile)
         }
+        let units = unitProfiles(members, config: config)
+        guard units != nil || policy != .repartition else { return nil }
         do {
             let created = try Controller(
-                profiles: profiles, accuracy: accuracy, levelCount: metadata.optionCount, policy: .adaptive,
-                settings: settings)
+                profiles: profiles, accuracy: accuracy, levelCount: metadata.optionCount, policy: policy,
+                settings: settings, units: units)
             controller = created
+            let name = policy == .repartition ? "repartition" : "adaptive"
+            let how =
+                created.joint || policy == .repartition
+                ? "moving boundaries" + (policy == .repartition ? "" : " and pruning")
+                : units == nil
+                    ? "pruning only (a node has no unit profiles: run `trapline profile` again)"
+                    : "pruning only (the joint search is too large for \(profiles.count) slices)"
             try? catalog.recordControllerEvent(
                 kind: "controller", node: nil, levels: nil,
-                reason: "adaptive control started with profiles from \(profiles.map(\.node))",
+                reason: "\(name) control started with profiles from \(profiles.map(\.node)), \(how)",
                 at: Date().timeIntervalSince1970)
             return created
         } catch {
@@ -124,6 +146,36 @@ public actor PruningControl {
             return nil
         }
     }
+
+    /// Every unit's profile on every member (a member that reported none takes this node's own, as for slices);
+    /// nil when a unit has none, and then logged once.
+    private func unitProfiles(_ members: [String: Trapline_Ring_V1_NodeStats], config: RingConfig) -> UnitProfiles? {
+        let unitCount = config.plan.last ?? 0
+        var nodes: [[SliceProfile]] = []
+        for member in config.members {
+            var units: [SliceProfile] = []
+            for unit in 0..<unitCount {
+                let range = [unit, unit + 1]
+                let reported = members[member.name].flatMap {
+                    Self.profile($0.profile, node: member.name, units: range)
+                }
+                guard let profile = reported ?? ownProfile?.first(where: { $0.units == range }) else {
+                    if !unitsMissingLogged {
+                        unitsMissingLogged = true
+                        logger.warning(
+                            "no unit profiles: slice boundaries cannot move (run `trapline profile` on every node)",
+                            metadata: ["node.name": "\(member.name)", "unit": "\(unit)"])
+                    }
+                    return nil
+                }
+                units.append(profile)
+            }
+            nodes.append(units)
+        }
+        return UnitProfiles(plan: config.plan, nodes: nodes, boundaryValues: head.node.boundaryWidths)
+    }
+
+    private var unitsMissingLogged = false
 
     /// A slice's profile from a node's reported entries.
     static func profile(_ entries: [Trapline_Ring_V1_ProfileEntry], node: String, units: [Int]) -> SliceProfile? {
@@ -174,7 +226,9 @@ public actor PruningControl {
 extension ProfileStore.Document {
     /// The entries a node reports in its stats.
     public var entries: [Trapline_Ring_V1_ProfileEntry] {
-        slices.flatMap { slice in
+        // A one-unit slice of the plan is also a unit profile: report each range once.
+        let extra = (units ?? []).filter { unit in !slices.contains { $0.units == unit.units } }
+        return (slices + extra).flatMap { slice in
             slice.batchSizes.enumerated().flatMap { sizeIndex, batch in
                 slice.serviceMs[sizeIndex].enumerated().map { level, ms in
                     var entry = Trapline_Ring_V1_ProfileEntry()

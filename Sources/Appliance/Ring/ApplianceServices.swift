@@ -53,10 +53,10 @@ public enum ApplianceServices {
         }
         let load = LoadMeter()
         let control =
-            config.controlPolicy == "adaptive"
+            ["adaptive", "repartition"].contains(config.controlPolicy)
             ? PruningControl(
                 head: head, catalog: catalog, model: runtime.model, plan: ring.plan, config: config,
-                ownProfile: profile?.slices, load: load, logger: logger) : nil
+                ownProfile: profile.map { $0.slices + ($0.units ?? []) }, load: load, logger: logger) : nil
         let stage = try RingLabelingStage(
             head: head, model: runtime.model, modelID: runtime.modelID, config: runtime.config, control: control,
             thumbnails: runtime.thumbnails)

@@ -30,7 +30,7 @@ public struct Controller: Sendable {
     /// Vector indices from the most accurate down (ties: the lower index), for the joint search.
     let order: [Int]
     /// Whether boundaries and levels are searched together (``units`` given and the space small enough).
-    let joint: Bool
+    public let joint: Bool
     var nodeSmoothers: [Smoother] = []
     /// Per member: smoothed milliseconds per activation value it sends to the next stage.
     var rateSmoothers: [Smoother] = []

@@ -82,9 +82,42 @@ public actor RingHead {
         }
     }
 
-    /// The route for a batch sent now: slice i on member i when it is up, else on its nearest live predecessor;
-    /// consecutive slices on one node make one hop.
+    /// Unit boundaries chosen for a set of live members (by member index, ascending); used while exactly those
+    /// members are live, else the plan's route applies.
+    public private(set) var partition: (members: [Int], bounds: [Int])?
+
+    /// Moves the slice boundaries: member `members[s]` runs units `bounds[s]..<bounds[s + 1]` from the next batch
+    /// sent (batches in flight keep the route they were sent with; a resent batch takes the new one).
+    /// - Throws: `RingError` when the members are not ascending from the head, or the bounds are not one more than
+    ///   the members, ascending strictly from 0 to the model's last unit.
+    public func setPartition(members: [Int], bounds: [Int]) throws {
+        let units = config.plan.last ?? 0
+        guard members.first == 0, zip(members, members.dropFirst()).allSatisfy({ $0 < $1 }),
+            members.last ?? 0 < config.members.count
+        else {
+            throw RingError(.malformed, "members \(members) must ascend from the head (0)")
+        }
+        guard bounds.count == members.count + 1, bounds.first == 0, bounds.last == units,
+            zip(bounds, bounds.dropFirst()).allSatisfy({ $0 < $1 })
+        else {
+            throw RingError(
+                .malformed, "boundaries \(bounds) must ascend from 0 to \(units), one more than the members")
+        }
+        partition = (members, bounds)
+    }
+
+    /// The route for a batch sent now: the chosen boundaries while their members are exactly the live ones; else
+    /// slice i on member i when it is up, or on its nearest live predecessor; consecutive slices on one node make
+    /// one hop.
     public func route() -> [(node: String, units: Range<Int>)] {
+        if let partition, partition.members == alive.indices.filter({ alive[$0] }) {
+            return partition.members.indices.map { stage in
+                (
+                    config.members[partition.members[stage]].name,
+                    partition.bounds[stage]..<partition.bounds[stage + 1]
+                )
+            }
+        }
         var hops: [(node: String, units: Range<Int>)] = []
         var host = config.members[0].name
         for slice in 0..<(config.plan.count - 1) {

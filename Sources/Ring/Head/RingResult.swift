@@ -3,6 +3,9 @@ import RingWire
 /// What one hop of a batch did, from the trace the nodes appended.
 public struct HopRecord: Sendable, Equatable {
     public var node: String
+    /// The units it ran (any contiguous range once the head moves boundaries).
+    public var units: Range<Int>
+    /// The plan slices its units belong to, one entry per part of the range inside a slice.
     public var slices: [Int]
     public var levels: [Int]
     public var sliceMs: [Double]
@@ -16,6 +19,7 @@ public struct HopRecord: Sendable, Equatable {
 
     init(_ trace: Trapline_Ring_V1_HopTrace, previous: Trapline_Ring_V1_HopTrace?) {
         node = trace.node
+        units = Int(trace.firstUnit)..<max(Int(trace.firstUnit), Int(trace.endUnit))
         slices = trace.slices.map(Int.init)
         levels = trace.levels.map(Int.init)
         sliceMs = trace.sliceMs
@@ -41,10 +45,10 @@ public struct RingResult: Sendable {
         return levels.keys.sorted().map { levels[$0]! }
     }
 
-    /// Measured compute time of each slice, by slice index.
+    /// Measured compute time of each slice, by slice index (the parts of a slice split between two hops add up).
     public var sliceMs: [Double] {
         var times: [Int: Double] = [:]
-        for hop in hops { for (slice, ms) in zip(hop.slices, hop.sliceMs) { times[slice] = ms } }
+        for hop in hops { for (slice, ms) in zip(hop.slices, hop.sliceMs) { times[slice, default: 0] += ms } }
         return times.keys.sorted().map { times[$0]! }
     }
 }

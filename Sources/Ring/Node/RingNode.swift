@@ -44,6 +44,10 @@ public final class RingNode: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
     }
 
+    /// Values per image entering each unit boundary `0...unitCount` (the last is the logits' width): what a hop
+    /// placed at that boundary carries.
+    public var boundaryWidths: [Int] { check.widths }
+
     /// Creates the node.
     /// - Parameters:
     ///   - config: The ring (validated against the model).

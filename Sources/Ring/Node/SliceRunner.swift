@@ -24,9 +24,17 @@ final class SliceRunner: @unchecked Sendable {
         self.plan = plan
     }
 
-    /// The slice indices that cover `units` (which starts and ends on slice boundaries).
-    func slices(covering units: Range<Int>) -> [Int] {
-        (0..<(plan.count - 1)).filter { units.lowerBound <= plan[$0] && plan[$0 + 1] <= units.upperBound }
+    /// The parts of `units` in each plan slice, in order: a hop's range may start or end inside a slice when the
+    /// head has moved the boundaries, and each part runs at its slice's level.
+    func segments(of units: Range<Int>) -> [(slice: Int, units: Range<Int>)] {
+        Self.segments(of: units, plan: plan)
+    }
+
+    static func segments(of units: Range<Int>, plan: [Int]) -> [(slice: Int, units: Range<Int>)] {
+        (0..<max(plan.count - 1, 0)).compactMap { slice in
+            let (lower, upper) = (max(units.lowerBound, plan[slice]), min(units.upperBound, plan[slice + 1]))
+            return lower < upper ? (slice, lower..<upper) : nil
+        }
     }
 
     /// Values per image entering `unit`.
@@ -39,7 +47,7 @@ final class SliceRunner: @unchecked Sendable {
     /// - Parameters:
     ///   - input: The activations entering `units.lowerBound`, `batch` images.
     ///   - batch: Images.
-    ///   - units: Units on slice boundaries.
+    ///   - units: Any contiguous range of units.
     ///   - levels: The level index of every slice of the plan.
     /// - Returns: The activations leaving the range, and what each slice took.
     func run(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) async throws -> HopOutput {
@@ -52,8 +60,7 @@ final class SliceRunner: @unchecked Sendable {
 
     private func runNow(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) throws -> HopOutput {
         var output = HopOutput(values: input, sliceIndices: [], sliceLevels: [], sliceMs: [])
-        for slice in slices(covering: units) {
-            let range = plan[slice]..<plan[slice + 1]
+        for (slice, range) in segments(of: units) {
             let level = levels[slice]
             var next = [Float](repeating: 0, count: batch * width(atBoundary: range.upperBound))
             let start = DispatchTime.now().uptimeNanoseconds
