@@ -7,7 +7,7 @@ boards; the ring uses its real gRPC transport under mutual TLS. Arrivals replay
 ../shared/data/orinoquia-day1-trace.csv, time-compressed and superimposed to load the ring near its
 capacity, each a distinct copy of a real photo. During a run one node's quota drops (a slowdown: heat
 throttling, a competing job) and recovers, and later a burst doubles the arrival rate. The same schedule runs
-under each policy (none, static, adaptive), and the report gives throughput, SLO attainment, latency
+under each policy (none, static, repartition, adaptive), and the report gives throughput, SLO attainment, latency
 percentiles, top-1 agreement with the unpruned model, and levels over time, with a plot per policy.
 
     python3 Benchmarks/ring/cluster_experiment.py --out Benchmarks/results/cluster-<date>
@@ -338,6 +338,7 @@ def measure(policy: str, run: dict, args, truth: dict[str, int], levels: list[fl
         "top1Agreement": sum(agree) / len(agree) if agree else float("nan"),
         "batchesMissedAfterSlowdown": missed_run if first_miss is not None else 0,
         "levelChanges": sum(1 for e in events if e[1] == "levels"),
+        "boundaryMoves": sum(1 for e in events if e[1] == "boundaries"),
         "series": [{"t": b["completed"], "latencyMs": b["latencyMs"], "levels": b["levels"]} for b in batches],
         "events": [list(e) for e in events],
     }
