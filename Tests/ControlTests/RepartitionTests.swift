@@ -314,6 +314,26 @@ import Testing
         #expect(moves >= 1)
     }
 
+    /// A node about to throttle (its temperature near the limit) is planned at the anticipated slowdown before
+    /// its measured times show one: its units move now, and the reason says why.
+    @Test func aNodeAboutToThrottleLosesUnitsBeforeItSlows() throws {
+        let ring = Ring.fourNodes
+        var controller = try ring.controller(Fixtures.measured, policy: .adaptive)
+        var observation = ring.observe(
+            bounds: controller.bounds, levels: controller.levels, slowdowns: [1, 1, 1, 1], msPerValue: 1e-6,
+            arrivalRate: 160)
+        // Measured at full speed, the plan fits (38 ms against 45 ms).
+        var decision = controller.observe(observation)
+        #expect(!decision.moved && decision.reason.hasPrefix("keep "))
+        observation.anticipatedSlowdowns = [1, 1, 1.5, 1]
+        decision = controller.observe(observation)
+        #expect(decision.moved, "\(decision.reason)")
+        #expect(decision.levels == Fixtures.fullWidth)
+        #expect(decision.bounds[3] - decision.bounds[2] < 4, "\(decision.bounds)")
+        #expect(decision.reason.contains("members [2] planned as if throttling"), "\(decision.reason)")
+        #expect(decision.slowdowns[2] == 1.5)
+    }
+
     @Test func repartitionNeedsUnitProfiles() {
         #expect(throws: ControlError.self) {
             try Controller(

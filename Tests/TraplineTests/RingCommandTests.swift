@@ -300,6 +300,12 @@ import Testing
             for loop in busy { kill(loop.processIdentifier, SIGKILL) }
             for daemon in daemons { _ = daemon.stop() }
         }
+        // n1 reads its heat from a folder laid out like a Pi's sysfs; ring status shows what it reports.
+        let sysfs = ring.site.directory.file("sysfs")
+        try FileManager.default.createDirectory(
+            atPath: sysfs + "/class/thermal/thermal_zone0", withIntermediateDirectories: true)
+        try "79500\n".write(toFile: sysfs + "/class/thermal/thermal_zone0/temp", atomically: true, encoding: .utf8)
+        RingCommandTests.LocalRing.chownTree(sysfs)
         for index in [1, 0] {
             // A ring share of the SLO of 100 ms, which no batch meets: the controller must act on every batch, and
             // moving is all it may do (with nothing feasible it takes the boundaries of least bottleneck).
@@ -307,7 +313,7 @@ import Testing
                 index,
                 environment: [
                     "TRAPLINE_CONTROL_PROFILE": profiles[index], "TRAPLINE_CONTROL_POLICY": "repartition",
-                    "TRAPLINE_BATCH_SLO_SECONDS": "0.4",
+                    "TRAPLINE_BATCH_SLO_SECONDS": "0.4", "TRAPLINE_RING_SYSFS_ROOT": index == 1 ? sysfs : "/sys",
                 ])
             try daemon.start()
             daemons.append(daemon)
@@ -363,6 +369,8 @@ import Testing
         }
         let log = daemons[1].logText
         #expect(log.contains("boundaries moved"))
+        let status = try runCommand(binary, ["ring", "status", "--config", ring.site.config, "--node", "n0"])
+        #expect(status.output.contains("79.5"), "\(status.output)")
     }
 
     @Test func strangersAreRefused() throws {

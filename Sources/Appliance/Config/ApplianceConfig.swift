@@ -55,6 +55,8 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var ringProbeTimeoutSeconds = 1.0
     public var ringFailAfter = 2
     public var ringResendSeconds = 10.0
+    /// Where a node reads its temperature and the Raspberry Pi firmware's throttling flags.
+    public var ringSysfsRoot = "/sys"
     /// How the ring sheds load when a node slows down: `none`, `static` (`control.staticLevels`), `repartition`
     /// (moves slice boundaries, never prunes) or `adaptive` (moves boundaries first, then prunes what moving
     /// cannot absorb).
@@ -67,6 +69,12 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var controlRelaxAfter = 3
     /// The slowest stage may use at most this share of the time between batches.
     public var controlUtilisation = 0.9
+    /// The temperature at which a node's firmware starts to cap its clock (80 °C on the Pi 4 and Pi 5); within
+    /// 3 °C of it, or while the firmware's flags say it throttles, the controller plans the node at
+    /// `controlThrottleSlowdown` before the slowdown shows in its measured times.
+    public var controlThrottleCelsius = 80.0
+    /// The slowdown the controller plans for a node about to throttle.
+    public var controlThrottleSlowdown = 1.5
     /// Where `trapline profile` stores this node's measured service times, and the node reads them.
     public var controlProfile = "/var/lib/trapline/profile.json"
 

@@ -15,8 +15,9 @@ public enum ConfigLoader {
         "limits.maxPixels", "limits.maxFileBytes", "log.level", "ring.nodes", "ring.node", "ring.plan",
         "ring.encoding", "ring.transport", "ring.dataPortOffset", "ring.security", "ring.credentials",
         "ring.maxInFlight", "ring.queueCapacity", "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter",
-        "ring.resendSeconds", "control.policy", "control.staticLevels", "control.accuracyFloor",
-        "control.relaxAfter", "control.utilisation", "control.profile", "http.listen", "http.thumbnailMegabytes",
+        "ring.resendSeconds", "ring.sysfsRoot", "control.policy", "control.staticLevels", "control.accuracyFloor",
+        "control.relaxAfter", "control.utilisation", "control.throttleCelsius", "control.throttleSlowdown",
+        "control.profile", "http.listen", "http.thumbnailMegabytes",
         "http.user", "http.passwordHash", "http.tls",
     ]
 

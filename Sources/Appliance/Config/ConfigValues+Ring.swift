@@ -28,6 +28,7 @@ extension ConfigValues {
         c.ringProbeTimeoutSeconds = try double("ring.probeTimeoutSeconds", in: 0.05...60) ?? c.ringProbeTimeoutSeconds
         c.ringFailAfter = try int("ring.failAfter", in: 1...100) ?? c.ringFailAfter
         c.ringResendSeconds = try double("ring.resendSeconds", in: 0.5...3600) ?? c.ringResendSeconds
+        c.ringSysfsRoot = try string("ring.sysfsRoot") ?? c.ringSysfsRoot
         c.controlPolicy = try string("control.policy") ?? c.controlPolicy
         guard ["none", "static", "repartition", "adaptive"].contains(c.controlPolicy) else {
             throw ConfigError(
@@ -40,6 +41,8 @@ extension ConfigValues {
         c.controlAccuracyFloor = try double("control.accuracyFloor", in: 0...1) ?? c.controlAccuracyFloor
         c.controlRelaxAfter = try int("control.relaxAfter", in: 1...1000) ?? c.controlRelaxAfter
         c.controlUtilisation = try double("control.utilisation", in: 0.1...1) ?? c.controlUtilisation
+        c.controlThrottleCelsius = try double("control.throttleCelsius", in: 20...150) ?? c.controlThrottleCelsius
+        c.controlThrottleSlowdown = try double("control.throttleSlowdown", in: 1...10) ?? c.controlThrottleSlowdown
         c.controlProfile = try string("control.profile") ?? c.controlProfile
     }
 

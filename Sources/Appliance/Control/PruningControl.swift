@@ -24,6 +24,8 @@ public actor PruningControl {
     let budgetMs: Double
     let ownProfile: [SliceProfile]?
     let policy: Policy
+    let throttleCelsius: Double
+    let throttleSlowdown: Double
     let logger: Logger
     private var controller: Controller?
     private var waitingLogged = false
@@ -57,6 +59,8 @@ public actor PruningControl {
         budgetMs = max(1, (config.sloSeconds - config.batchMaxWaitSeconds) * 1000)
         self.ownProfile = ownProfile
         policy = config.controlPolicy == "repartition" ? .repartition : .adaptive
+        throttleCelsius = config.controlThrottleCelsius
+        throttleSlowdown = config.controlThrottleSlowdown
         self.logger = logger
     }
 
@@ -81,6 +85,7 @@ public actor PruningControl {
                 node: member, units: hop.units, computeMs: hop.sliceMs.reduce(0, +),
                 linkMs: index == 0 ? 0 : hop.linkMs + hop.decodeMs)
         }
+        observation.anticipatedSlowdowns = await anticipatedSlowdowns()
         var updated = controller
         let decision = updated.observe(observation)
         self.controller = updated
@@ -176,6 +181,30 @@ public actor PruningControl {
     }
 
     private var unitsMissingLogged = false
+
+    /// How far below the throttle temperature a node counts as about to throttle.
+    static let throttleMarginCelsius = 3.0
+
+    /// Per member: ``throttleSlowdown`` for a node within ``throttleMarginCelsius`` of ``throttleCelsius`` or
+    /// whose firmware says it throttles now, else 0 (nothing anticipated). The head reads its own sysfs; the others report theirs.
+    private func anticipatedSlowdowns() async -> [Double] {
+        let stats = await head.memberStats
+        let config = head.node.config
+        return config.members.indices.map { index in
+            let reading: ThermalReading
+            if index == 0 {
+                reading = Thermal.read(root: config.sysfsRoot)
+            } else if let member = stats[config.members[index].name] {
+                reading = ThermalReading(
+                    celsius: member.hasTemperature_p ? member.temperatureCelsius : nil,
+                    throttledFlags: member.hasThrottled_p ? member.throttledFlags : nil)
+            } else {
+                return 0
+            }
+            let hot = reading.celsius.map { $0 >= throttleCelsius - Self.throttleMarginCelsius } ?? false
+            return hot || reading.throttlingNow ? throttleSlowdown : 0
+        }
+    }
 
     /// A slice's profile from a node's reported entries.
     static func profile(_ entries: [Trapline_Ring_V1_ProfileEntry], node: String, units: [Int]) -> SliceProfile? {

@@ -39,6 +39,7 @@ public enum RingSetup {
         ring.probeTimeoutSeconds = config.ringProbeTimeoutSeconds
         ring.failAfter = config.ringFailAfter
         ring.resendSeconds = config.ringResendSeconds
+        ring.sysfsRoot = config.ringSysfsRoot
         do {
             try ring.validate(unitCount: model.unitCount)
         } catch let error as RingError {

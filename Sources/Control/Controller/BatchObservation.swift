@@ -21,6 +21,9 @@ public struct BatchObservation: Sendable, Equatable {
     /// What each hop of the batch ran and took, in route order: what a controller with ``UnitProfiles`` measures
     /// nodes by (the others use ``sliceMs``).
     public var hops: [HopSample] = []
+    /// Per member, the least slowdown to plan it at: above 1 for a node about to throttle (its temperature near
+    /// the firmware's limit), before the slowdown shows in its measured times; 0 or empty: nothing anticipated.
+    public var anticipatedSlowdowns: [Double] = []
 
     /// Creates an observation.
     /// - Parameters:

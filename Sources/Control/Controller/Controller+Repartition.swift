@@ -42,6 +42,8 @@ extension Controller {
     mutating func observeJoint(_ observation: BatchObservation, batch: Int) -> Decision {
         guard let units else { preconditionFailure("observeJoint needs unit profiles") }
         adoptShape(observation.hops, units: units)
+        // A node that is not about to throttle anticipates nothing: 0 leaves its measured slowdown (even under 1).
+        anticipated = observation.anticipatedSlowdowns.map { $0.isFinite ? $0 : 0 }
         updateNodes(observation, batch: batch, units: units)
         let costs = jointCosts(batch: batch, backlog: observation.backlogBatches, units: units)
         let constraints = Constraints(
@@ -62,7 +64,19 @@ extension Controller {
     /// The slowdown of each member the joint search plans with (measured over profiled time of the units it
     /// ran, smoothed; the newest sample while a rise is not yet confirmed); 1 before its first sample. Only a
     /// controller with ``units`` measures members.
-    public var nodeSlowdowns: [Double] { nodeSmoothers.map { $0.planning ?? 1 } }
+    public var nodeSlowdowns: [Double] {
+        nodeSmoothers.indices.map { node in
+            let measured = nodeSmoothers[node].planning ?? 1
+            return node < anticipated.count ? max(measured, anticipated[node]) : measured
+        }
+    }
+
+    /// The members planned slower than measured because they are about to throttle.
+    var anticipating: [Int] {
+        nodeSmoothers.indices.filter { node in
+            node < anticipated.count && anticipated[node] > (nodeSmoothers[node].planning ?? 1)
+        }
+    }
 
     /// Follows the ring when the members running it changed (a node failed or came back): the boundaries become
     /// the ones the batch ran with, and the links' history is dropped.
@@ -304,7 +318,10 @@ extension Controller {
                 "no boundaries and levels meet both constraints; \(on) has the least overload: it "
                 + Self.misses(chosen.candidate.prediction, constraints)
         }
-        return commitJoint(chosen, reason: reason, constraints, feasible: move != .overloaded)
+        let heat =
+            anticipating.isEmpty
+            ? "" : "; members \(Formatting.levels(anticipating)) planned as if throttling (temperature near the limit)"
+        return commitJoint(chosen, reason: reason + heat, constraints, feasible: move != .overloaded)
     }
 
     private mutating func commitJoint(

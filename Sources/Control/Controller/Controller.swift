@@ -32,6 +32,8 @@ public struct Controller: Sendable {
     /// Whether boundaries and levels are searched together (``units`` given and the space small enough).
     public let joint: Bool
     var nodeSmoothers: [Smoother] = []
+    /// Per member: the least slowdown to plan with, from the latest observation (a node about to throttle).
+    var anticipated: [Double] = []
     /// Per member: smoothed milliseconds per activation value it sends to the next stage.
     var rateSmoothers: [Smoother] = []
     var sliceSmoothers: [Smoother]

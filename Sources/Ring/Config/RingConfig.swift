@@ -78,6 +78,9 @@ public struct RingConfig: Sendable, Equatable {
     public var failAfter = 2
     /// A batch without a result after this long is sent again (by id; the head keeps the first result).
     public var resendSeconds = 10.0
+    /// Where the node reads its temperature and the Raspberry Pi firmware's throttling flags (`/sys`; the ring
+    /// experiment points it at a folder it writes to drive a temperature ramp).
+    public var sysfsRoot = "/sys"
 
     /// Creates a ring configuration.
     public init(members: [RingMember], node: String, plan: [Int], security: RingSecurity) {

@@ -95,9 +95,14 @@ extension RingNode {
         stats.lastServiceMs = snapshot.lastServiceMs
         stats.meanServiceMs = snapshot.meanServiceMs
         stats.uptimeSeconds = Double(DispatchTime.now().uptimeNanoseconds - snapshot.started) / 1e9
-        if let celsius = Thermal.celsius() {
+        let thermal = Thermal.read(root: config.sysfsRoot)
+        if let celsius = thermal.celsius {
             stats.hasTemperature_p = true
             stats.temperatureCelsius = celsius
+        }
+        if let flags = thermal.throttledFlags {
+            stats.hasThrottled_p = true
+            stats.throttledFlags = flags
         }
         stats.profile = snapshot.profile
         return stats
@@ -109,15 +114,5 @@ extension RingNode {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { clock = now }
         return Double(now - clock) / 1e6
-    }
-}
-
-/// The CPU temperature, where the kernel exposes a thermal zone (a Raspberry Pi does; most VMs do not).
-enum Thermal {
-    static func celsius(zone: String = "/sys/class/thermal/thermal_zone0/temp") -> Double? {
-        guard let text = try? FileManagerLite.read(zone),
-            let milli = Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { return nil }
-        return milli / 1000
     }
 }

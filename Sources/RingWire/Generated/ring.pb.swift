@@ -285,6 +285,12 @@ public nonisolated struct Trapline_Ring_V1_NodeStats: Sendable {
   /// this node's stored profile, if `trapline profile` has run
   public var profile: [Trapline_Ring_V1_ProfileEntry] = []
 
+  /// The Raspberry Pi firmware's throttling flags (get_throttled under the node's sysfs root), where it has them:
+  /// bit 0 under-voltage, 1 ARM frequency capped, 2 throttled, 3 soft temperature limit; bits 16-19 since boot.
+  public var hasThrottled_p: Bool = false
+
+  public var throttledFlags: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -710,7 +716,7 @@ nonisolated extension Trapline_Ring_V1_StatsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}model_id\0\u{1}levels\0\u{3}queue_length\0\u{3}queue_capacity\0\u{1}batches\0\u{3}last_service_ms\0\u{3}mean_service_ms\0\u{3}has_temperature\0\u{3}temperature_celsius\0\u{3}uptime_seconds\0\u{1}profile\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}model_id\0\u{1}levels\0\u{3}queue_length\0\u{3}queue_capacity\0\u{1}batches\0\u{3}last_service_ms\0\u{3}mean_service_ms\0\u{3}has_temperature\0\u{3}temperature_celsius\0\u{3}uptime_seconds\0\u{1}profile\0\u{3}has_throttled\0\u{3}throttled_flags\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -730,6 +736,8 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.temperatureCelsius) }()
       case 11: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.profile) }()
+      case 13: try { try decoder.decodeSingularBoolField(value: &self.hasThrottled_p) }()
+      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.throttledFlags) }()
       default: break
       }
     }
@@ -772,6 +780,12 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
     if !self.profile.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.profile, fieldNumber: 12)
     }
+    if self.hasThrottled_p != false {
+      try visitor.visitSingularBoolField(value: self.hasThrottled_p, fieldNumber: 13)
+    }
+    if self.throttledFlags != 0 {
+      try visitor.visitSingularUInt32Field(value: self.throttledFlags, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -788,6 +802,8 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
     if lhs.temperatureCelsius != rhs.temperatureCelsius {return false}
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
     if lhs.profile != rhs.profile {return false}
+    if lhs.hasThrottled_p != rhs.hasThrottled_p {return false}
+    if lhs.throttledFlags != rhs.throttledFlags {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
