@@ -245,17 +245,20 @@ def drive(args, cluster: Cluster, work: Path, schedule: list[float], photos: lis
     sources = [p.read_bytes() for p in photos]
     inbox = work / "inbox"
     start = time.time()
-    slowed = cluster.cgroups[args.slow_node]
-    normal = quotas(args)[args.slow_node]
-    changes = [
-        (args.slow_start, normal * args.slow_factor),
-        (args.slow_end, normal),
-    ]
+    nodes = [int(x) for x in str(args.slow_node).split(",")]
+    factors = [float(x) for x in str(args.slow_factor).split(",")]
+    if len(factors) == 1:
+        factors *= len(nodes)
+    changes = []
+    for node, factor in zip(nodes, factors, strict=True):
+        normal = quotas(args)[node]
+        changes += [(args.slow_start, node, normal * factor), (args.slow_end, node, normal)]
+    changes.sort(key=lambda change: change[0])
 
     def environment() -> None:
-        for at, cores in changes:
+        for at, node, cores in changes:
             time.sleep(max(0, start + at - time.time()))
-            Cluster.set_quota(slowed, cores)
+            Cluster.set_quota(cluster.cgroups[node], cores)
 
     thread = threading.Thread(target=environment)
     thread.start()
@@ -392,12 +395,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30, help="mean arrivals per second")
     parser.add_argument("--quota", type=float, default=0.4, help="CPU cores per worker node")
     parser.add_argument("--head-quota", type=float, default=0.6, help="CPU cores of the head")
-    parser.add_argument("--slow-node", type=int, default=2)
+    parser.add_argument("--slow-node", default="2", help="the slowed node, or several: 1,2")
     parser.add_argument(
         "--slow-factor",
-        type=float,
-        default=0.33,
-        help="the slowed node's share of its quota",
+        default="0.33",
+        help="the slowed node's share of its quota (one per slowed node, or one for all)",
     )
     parser.add_argument("--slow-start", type=float, default=20)
     parser.add_argument("--slow-end", type=float, default=100)

@@ -334,6 +334,27 @@ import Testing
         #expect(decision.slowdowns[2] == 1.5)
     }
 
+    /// An overloaded ring whose measured slowdowns jitter by up to 20%: nothing fits, and the boundaries and levels
+    /// change only when a change cuts the overload by 10%, not on every noisy batch.
+    @Test func noiseDoesNotMoveAnOverloadedRing() throws {
+        let ring = Ring.fourNodes
+        var random = SeededRandom(seed: 3)
+        for policy in [Policy.repartition, .adaptive] {
+            var controller = try ring.controller(Fixtures.robust, policy: policy)
+            var changes = 0
+            for _ in 0..<100 {
+                let slow = [1, 1, 5, 1.0].map { $0 * random.double(0.8...1.2) }
+                let decision = controller.observe(
+                    ring.observe(
+                        bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: 1e-6,
+                        arrivalRate: 900))
+                #expect(!decision.feasible)
+                if decision.moved || !decision.changes.isEmpty { changes += 1 }
+            }
+            #expect(changes <= 3, "\(policy): \(changes) changes in 100 overloaded batches")
+        }
+    }
+
     @Test func repartitionNeedsUnitProfiles() {
         #expect(throws: ControlError.self) {
             try Controller(

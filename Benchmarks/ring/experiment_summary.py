@@ -1,0 +1,120 @@
+"""The small summary of a cluster experiment that goes into the repository: each policy's figures without the
+per-batch series and events, and the targets of issue 18 checked against them.
+
+    python3 Benchmarks/ring/experiment_summary.py Benchmarks/results/cluster-<name>
+writes summary.json next to the run's results.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+FIGURES = [
+    "labelled",
+    "arrivals",
+    "throughputSlowedImagesPerSecond",
+    "throughputOverallImagesPerSecond",
+    "sloAttainment",
+    "latencyMs",
+    "top1Agreement",
+    "batchesMissedAfterSlowdown",
+    "levelChanges",
+    "boundaryMoves",
+]
+
+
+def summarise(results: dict) -> dict:
+    policies = {r["policy"]: {k: r.get(k) for k in FIGURES} for r in results["results"]}
+    settings = results["settings"]
+    arrival_rate = settings["rate"]
+    targets = {}
+    none = policies.get("none")
+    adaptive = policies.get("adaptive")
+    if none and adaptive:
+        slo_goal = min(3 * none["sloAttainment"], 0.95)
+        throughput_goal = min(1.5 * none["throughputSlowedImagesPerSecond"], 0.95 * arrival_rate)
+        targets = {
+            "sloAttainment": {
+                "goal": slo_goal,
+                "adaptive": adaptive["sloAttainment"],
+                "met": adaptive["sloAttainment"] >= slo_goal,
+            },
+            "throughputWhileSlowed": {
+                "goal": throughput_goal,
+                "adaptive": adaptive["throughputSlowedImagesPerSecond"],
+                "met": adaptive["throughputSlowedImagesPerSecond"] >= throughput_goal,
+            },
+            "agreement": {
+                "goal": 0.97,
+                "adaptive": adaptive["top1Agreement"],
+                "met": adaptive["top1Agreement"] >= 0.97,
+            },
+            "recoveryBatches": {
+                "goal": 3,
+                "adaptive": adaptive["batchesMissedAfterSlowdown"],
+                "met": adaptive["batchesMissedAfterSlowdown"] <= 3,
+            },
+            "levelChanges": {"goal": 2, "adaptive": adaptive["levelChanges"], "met": adaptive["levelChanges"] <= 2},
+        }
+        for other in ("static", "repartition"):
+            if other in policies:
+                targets[f"sloAttainmentAtLeast{other.capitalize()}"] = {
+                    "met": adaptive["sloAttainment"] >= policies[other]["sloAttainment"]
+                }
+        if "static" in policies:
+            targets["agreementAtLeastStatic"] = {
+                "met": adaptive["top1Agreement"] >= policies["static"]["top1Agreement"]
+            }
+    return {
+        "date": results["date"],
+        "machine": results["machine"],
+        "schedule": {
+            k: settings[k]
+            for k in (
+                "duration",
+                "rate",
+                "quota",
+                "head_quota",
+                "slow_node",
+                "slow_factor",
+                "slow_start",
+                "slow_end",
+                "burst_start",
+                "burst_end",
+                "slo",
+            )
+            if k in settings
+        },
+        "policies": policies,
+        "targets": targets,
+    }
+
+
+def table(summary: dict) -> str:
+    lines = [
+        "| policy | labelled | throughput while slowed (img/s) | SLO met | p95 latency (s) | top-1 agreement "
+        "| batches late after the slowdown | level changes | boundary moves |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, p in summary["policies"].items():
+        lines.append(
+            f"| {name} | {p['labelled']}/{p['arrivals']} | {p['throughputSlowedImagesPerSecond']:.1f} "
+            f"| {100 * p['sloAttainment']:.1f}% | {p['latencyMs']['p95'] / 1000:.1f} | {100 * p['top1Agreement']:.1f}% "
+            f"| {p['batchesMissedAfterSlowdown']} | {p['levelChanges']} | {p.get('boundaryMoves') or 0} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    folder = Path(sys.argv[1])
+    summary = summarise(json.loads((folder / "results.json").read_text()))
+    (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(table(summary))
+    for name, target in summary["targets"].items():
+        print(f"{name}: {'met' if target['met'] else 'missed'} {target}")
+
+
+if __name__ == "__main__":
+    main()
