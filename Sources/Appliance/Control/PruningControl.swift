@@ -114,9 +114,7 @@ public actor PruningControl {
         for slice in 0..<(config.plan.count - 1) {
             let units = [config.plan[slice], config.plan[slice + 1]]
             let name = config.members[slice].name
-            let reported = members[name].flatMap { Self.profile($0.profile, node: name, units: units) }
-            let own = ownProfile?.first { $0.units == units }
-            guard let profile = reported ?? own else {
+            guard let profile = profile(of: name, units: units, in: members) else {
                 if !waitingLogged {
                     waitingLogged = true
                     logger.warning(
@@ -160,11 +158,7 @@ public actor PruningControl {
         for member in config.members {
             var units: [SliceProfile] = []
             for unit in 0..<unitCount {
-                let range = [unit, unit + 1]
-                let reported = members[member.name].flatMap {
-                    Self.profile($0.profile, node: member.name, units: range)
-                }
-                guard let profile = reported ?? ownProfile?.first(where: { $0.units == range }) else {
+                guard let profile = profile(of: member.name, units: [unit, unit + 1], in: members) else {
                     if !unitsMissingLogged {
                         unitsMissingLogged = true
                         logger.warning(
@@ -181,6 +175,15 @@ public actor PruningControl {
     }
 
     private var unitsMissingLogged = false
+
+    /// A member's profile of a range of units: as it reported it, else this node's own as a stand-in (the ring's
+    /// Pis are alike).
+    private func profile(of name: String, units: [Int], in members: [String: Trapline_Ring_V1_NodeStats])
+        -> SliceProfile?
+    {
+        members[name].flatMap { Self.profile($0.profile, node: name, units: units) }
+            ?? ownProfile?.first { $0.units == units }
+    }
 
     /// How far below the throttle temperature a node counts as about to throttle.
     static let throttleMarginCelsius = 3.0
