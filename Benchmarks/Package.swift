@@ -23,6 +23,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "control-bench",
+            dependencies: [.product(name: "Control", package: "main")],
+            path: "Sources/control-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            // Control uses libm's round and nothing that links it in (no Foundation).
+            linkerSettings: [.linkedLibrary("m")]
+        ),
+        .executableTarget(
             name: "EngineMallocs",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
