@@ -60,6 +60,26 @@ import Testing
                 name: name ?? names[index], arguments: ["--node", names[index]], environment: environment)
         }
 
+        /// Runs `trapline profile` for every node (batch sizes 1 and 8, one run), each into its own file under
+        /// the site, readable by the daemons; returns the files and the printed tables, in ring order.
+        func profileNodes() throws -> (paths: [String], tables: [String]) {
+            var paths: [String] = []
+            var tables: [String] = []
+            for name in names {
+                let path = site.directory.file("profiles/\(name)/profile.json")  // folders made by `profile`
+                let table = try runCommand(
+                    InspectCommandTests.binary(),
+                    [
+                        "profile", "--config", site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
+                        "--out", path,
+                    ])
+                chmod(path, 0o644)
+                paths.append(path)
+                tables.append(table.output)
+            }
+            return (paths, tables)
+        }
+
         /// Starts the workers, then the head; returns them in ring order.
         func start() throws -> [Daemon] {
             var daemons: [Daemon] = []
@@ -234,20 +254,10 @@ import Testing
     @Test func profiledNodesStartTheAdaptiveController() throws {
         let ring = try LocalRing(nodes: 2)
         defer { ring.remove() }
-        let binary = try InspectCommandTests.binary()
-        var profiles: [String] = []
-        for name in ring.names {
-            let path = ring.site.directory.file("profiles/\(name)/profile.json")  // folders made by `profile`
-            let table = try runCommand(
-                binary,
-                [
-                    "profile", "--config", ring.site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
-                    "--out", path,
-                ])
-            #expect(table.output.contains("w0.25") && table.output.contains("skip"))
-            #expect(table.output.contains("OpenBLAS kernel"))
-            chmod(path, 0o644)
-            profiles.append(path)
+        let (profiles, tables) = try ring.profileNodes()
+        for table in tables {
+            #expect(table.contains("w0.25") && table.contains("skip"))
+            #expect(table.contains("OpenBLAS kernel"))
         }
         let document = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles[0])))
@@ -276,19 +286,8 @@ import Testing
         let ring = try LocalRing(nodes: 2)
         defer { ring.remove() }
         let binary = try InspectCommandTests.binary()
-        var profiles: [String] = []
-        for name in ring.names {
-            let path = ring.site.directory.file("profiles/\(name)/profile.json")
-            let table = try runCommand(
-                binary,
-                [
-                    "profile", "--config", ring.site.config, "--node", name, "--batch-sizes", "1,8", "--runs", "1",
-                    "--out", path,
-                ])
-            #expect(table.output.contains("each unit on its own"))
-            chmod(path, 0o644)
-            profiles.append(path)
-        }
+        let (profiles, tables) = try ring.profileNodes()
+        for table in tables { #expect(table.contains("each unit on its own")) }
         let document = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles[1])))
                 as? [String: Any])
