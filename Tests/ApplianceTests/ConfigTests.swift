@@ -59,6 +59,7 @@ import Testing
         ("control:\n  policy: greedy\n", "control.policy"),
         ("control:\n  policy: static\n", "control.staticLevels"),
         ("control:\n  accuracyFloor: 1.5\n", "control.accuracyFloor"),
+        ("control:\n  drainBatches: -1\n", "control.drainBatches"),
     ])
     func badValuesNameTheirKey(yaml: String, key: String) async throws {
         do {
@@ -84,6 +85,7 @@ import Testing
               policy: static
               staticLevels: [0, 0.5]
               accuracyFloor: 0.9
+              drainBatches: 4
             """
         let config = try await Self.load(yaml: yaml)
         #expect(config.ringNodes == ["pi1=10.0.0.11:7401", "pi2=10.0.0.12:7401"])
@@ -91,7 +93,7 @@ import Testing
         #expect(config.ringEncoding == "float32" && config.ringSecurity == "plaintext")
         #expect(config.ringTransport == "grpc" && config.ringDataPortOffset == 1000)
         #expect(config.controlPolicy == "static" && config.controlStaticLevels == [0, 0.5])
-        #expect(config.controlAccuracyFloor == 0.9)
+        #expect(config.controlAccuracyFloor == 0.9 && config.controlDrainBatches == 4)
         let fromEnv = try await Self.load(env: [
             "TRAPLINE_RING_NODES": "a=h:1,b=h:2", "TRAPLINE_CONTROL_POLICY": "none",
         ])

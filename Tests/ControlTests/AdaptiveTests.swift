@@ -92,4 +92,45 @@ import Testing
         #expect(decision.predictedLatencyMs <= 250)
         #expect(decision.reason.contains("misses the deadline"))
     }
+
+    /// A queue of four batches for ten batches, then none: under a drain target of eight arrivals the bound is
+    /// 50 x 8 / 12 = 33.3 ms, so slices 0, 1 and 3 (34, 38 and 36 ms) prune one level while it drains, and full
+    /// width returns once the queue is gone: two decisions change levels in the whole episode.
+    @Test func aDrainTargetPrunesOnceAndRelaxesOnce() throws {
+        var settings = ControllerSettings()
+        settings.drainBatches = 8
+        var controller = try Fixtures.controller(Fixtures.robust, settings: settings)
+        var simulator = SlowdownSimulator(noise: 0, seed: 0) { _ in [1, 1, 1, 1] }
+        var decisions: [Decision] = []
+        for batch in 0..<40 {
+            simulator.backlogBatches = (10..<20).contains(batch) ? 4 : 0
+            decisions.append(controller.observe(simulator.next(levels: controller.levels)))
+        }
+        #expect(decisions[9].levels == Fixtures.fullWidth)
+        #expect(decisions[10].levels == [1, 1, 0, 1], "\(decisions[10].reason)")
+        #expect(decisions[10].reason.contains("draining 4.0 queued batches within 8 arrivals"))
+        #expect(decisions.allSatisfy { $0.feasible })
+        #expect(decisions[39].levels == Fixtures.fullWidth)
+        #expect(changeCount(decisions) == 2)
+    }
+
+    /// A queue of 20 batches that no vector drains within eight arrivals: with a drain target the controller
+    /// keeps up at full width and lets the queue drain in the utilisation's slack; planning the next batch behind
+    /// the whole queue (no drain target) prunes every slice to the bottom for as long as the queue lasts.
+    @Test func aQueueNoVectorDrainsIsNotPrunedFor() throws {
+        func run(drain: Double) throws -> [Decision] {
+            var settings = ControllerSettings()
+            settings.drainBatches = drain
+            var controller = try Fixtures.controller(Fixtures.robust, settings: settings)
+            var simulator = SlowdownSimulator(noise: 0, seed: 0) { _ in [1, 1, 1, 1] }
+            simulator.backlogBatches = 20
+            return drive(&controller, &simulator, batches: 10)
+        }
+        let draining = try run(drain: 8)
+        #expect(draining.allSatisfy { $0.levels == Fixtures.fullWidth && $0.feasible })
+        #expect(draining[0].reason.contains("keeping up: nothing drains the 20.0 queued batches"))
+        // Behind the whole queue: 20 x 17.1 + 62.6 + 9 = 414 ms at the most pruned vector, over the 400 ms deadline.
+        let whole = try run(drain: 0)
+        #expect(whole.allSatisfy { $0.levels == [3, 3, 3, 3] && !$0.feasible })
+    }
 }

@@ -11,6 +11,8 @@ struct SearchCase: Sendable, CustomTestStringConvertible {
     var arrivalRate = Fixtures.arrivalRate
     var backlogBatches = 1.0
     var deadlineMs = 400.0
+    /// The controller's drain target (0: the next batch waits for the whole queue).
+    var drainBatches = 0.0
 
     var testDescription: String { name }
 }
@@ -26,38 +28,49 @@ struct BruteForce {
         var overload: Double
     }
 
-    func answer(_ levels: [Int]) -> Answer {
+    /// Times a vector; under a drain target the throughput bound shrinks by `drain / (drain + backlog)` while
+    /// `draining`, and the latency is that of a batch behind a drained queue.
+    func answer(_ levels: [Int], draining: Bool = true) -> Answer {
         var stageMs: [Int: Double] = [:]
         for slice in 0..<4 {
             stageMs[problem.placement[slice], default: 0] +=
                 problem.slowdowns[slice] * Fixtures.ms8(slice, levels[slice])
         }
         let bottleneck = max(stageMs.values.max() ?? 0, problem.linkMs.max() ?? 0)
-        let latency =
-            problem.backlogBatches * bottleneck + stageMs.values.reduce(0, +) + problem.linkMs.reduce(0, +)
+        let drain = problem.drainBatches
+        let queued = drain > 0 ? 0 : problem.backlogBatches
+        let latency = queued * bottleneck + stageMs.values.reduce(0, +) + problem.linkMs.reduce(0, +)
         var accuracy = problem.table.full
         for slice in 0..<4 { accuracy *= problem.table.slices[slice][levels[slice]] / problem.table.slices[slice][0] }
-        let bound = problem.arrivalRate > 0 ? 0.9 * 8 / problem.arrivalRate * 1000 : Double.infinity
+        var bound = problem.arrivalRate > 0 ? 0.9 * 8 / problem.arrivalRate * 1000 : Double.infinity
+        if draining, drain > 0 { bound *= drain / (drain + problem.backlogBatches) }
         return Answer(
             levels: levels, latencyMs: latency, accuracy: accuracy,
             overload: max(bottleneck / bound, latency / problem.deadlineMs))
     }
 
-    var all: [Answer] {
+    func all(draining: Bool = true) -> [Answer] {
         var answers: [Answer] = []
         for a in 0..<4 {
-            for b in 0..<4 { for c in 0..<4 { for d in 0..<4 { answers.append(answer([a, b, c, d])) } } }
+            for b in 0..<4 {
+                for c in 0..<4 { for d in 0..<4 { answers.append(answer([a, b, c, d], draining: draining)) } }
+            }
         }
         return answers
     }
 
-    /// The most accurate feasible vector (ties: lowest latency), or the least overloaded when none is feasible.
+    /// The most accurate feasible vector (ties: lowest latency), or the least overloaded when none is feasible;
+    /// under a drain target, the bounds that only keep up apply when no vector drains the queue in time.
     var optimum: Answer {
-        let feasible = all.filter { $0.overload <= 1 }
-        if let best = feasible.max(by: { ($0.accuracy, -$0.latencyMs) < ($1.accuracy, -$1.latencyMs) }) {
-            return best
-        }
-        return all.min(by: { ($0.overload, -$0.accuracy) < ($1.overload, -$1.accuracy) })!
+        let drained = all(draining: true)
+        if let best = Self.mostAccurate(drained) { return best }
+        let answers = problem.drainBatches > 0 ? all(draining: false) : drained
+        if let best = Self.mostAccurate(answers) { return best }
+        return answers.min(by: { ($0.overload, -$0.accuracy) < ($1.overload, -$1.accuracy) })!
+    }
+
+    private static func mostAccurate(_ answers: [Answer]) -> Answer? {
+        answers.filter { $0.overload <= 1 }.max(by: { ($0.accuracy, -$0.latencyMs) < ($1.accuracy, -$1.latencyMs) })
     }
 }
 
@@ -88,11 +101,22 @@ struct BruteForce {
             name: "a slow link", table: Fixtures.measured, slowdowns: [1, 1.2, 1, 1], linkMs: [3, 55, 3],
             deadlineMs: 150),
         SearchCase(name: "nothing feasible", table: Fixtures.measured, slowdowns: [4, 4, 4, 4]),
+        // A queue of eight drained within eight arrivals: the bound halves to 25 ms, below full width's 38 ms.
+        SearchCase(
+            name: "a queue drained", table: Fixtures.robust, slowdowns: [1, 1, 1, 1], backlogBatches: 8,
+            drainBatches: 8),
+        // A queue of 20: the bound would be 14.3 ms, under even the most pruned vector's 23 ms on the slowed
+        // slice 0, so the bounds only keep up: slice 0 at 51 ms must still be pruned, and only that much.
+        SearchCase(
+            name: "a queue no vector drains", table: Fixtures.robust, slowdowns: [1.5, 1, 1, 1], backlogBatches: 20,
+            drainBatches: 8),
     ]
 
     @Test(arguments: cases)
     func choiceEqualsBruteForceOptimum(problem: SearchCase) throws {
-        var controller = try Fixtures.controller(problem.table)
+        var settings = ControllerSettings()
+        settings.drainBatches = problem.drainBatches
+        var controller = try Fixtures.controller(problem.table, settings: settings)
         // The first sample initialises each slowdown, so a noise-free batch sets them exactly.
         let observation = BatchObservation(
             batchSize: 8, sliceMs: (0..<4).map { problem.slowdowns[$0] * Fixtures.ms8($0, 0) },

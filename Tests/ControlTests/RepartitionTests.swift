@@ -355,6 +355,47 @@ import Testing
         }
     }
 
+    /// Under a drain target the joint choice is the brute force's best pair that drains the queue in time, or,
+    /// when none does, its best pair that keeps up; the latency checked is that of a batch behind a drained queue.
+    @Test func jointDrainEqualsBruteForce() throws {
+        let ring = Ring.small
+        var random = SplitMix64(seed: 11)
+        var outcomes = (drained: 0, keptUp: 0, infeasible: 0)
+        var settings = ControllerSettings()
+        settings.drainBatches = 8
+        for _ in 0..<80 {
+            let slow = (0..<4).map { _ in random.double(0.7...3) }
+            let msPerValue = random.double(0...2e-4)
+            let rate = random.double(60...400)
+            let backlog = Double(random.int(1...16))
+            let deadline = random.double(40...250)
+            var controller = try ring.controller(Fixtures.robust, policy: .adaptive, settings: settings)
+            let decision = controller.observe(
+                ring.observe(
+                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: msPerValue,
+                    arrivalRate: rate, backlog: backlog, deadlineMs: deadline))
+            let draining = bestByBruteForce(
+                ring, Fixtures.robust, slowdowns: slow, msPerValue: msPerValue, arrivalRate: rate,
+                deadlineMs: deadline, throughputScale: 8 / (8 + backlog))
+            let keepingUp = bestByBruteForce(
+                ring, Fixtures.robust, slowdowns: slow, msPerValue: msPerValue, arrivalRate: rate,
+                deadlineMs: deadline)
+            let (_, latency) = ring.timing(
+                decision.levels, decision.bounds, slowdowns: slow, msPerValue: msPerValue, batch: 8, backlog: 0)
+            #expect(abs(latency - decision.predictedLatencyMs) <= 1e-9 * latency)
+            if let best = draining ?? keepingUp {
+                #expect(decision.feasible)
+                #expect(abs(decision.expectedAccuracy - best) <= 1e-12, "\(decision.reason)")
+                #expect(decision.reason.contains(draining == nil ? "keeping up" : "draining"), "\(decision.reason)")
+                if draining != nil { outcomes.drained += 1 } else { outcomes.keptUp += 1 }
+            } else {
+                #expect(!decision.feasible, "\(decision.reason)")
+                outcomes.infeasible += 1
+            }
+        }
+        #expect(outcomes.drained >= 10 && outcomes.keptUp >= 10 && outcomes.infeasible >= 5, "\(outcomes)")
+    }
+
     @Test func repartitionNeedsUnitProfiles() {
         #expect(throws: ControlError.self) {
             try Controller(
@@ -365,9 +406,9 @@ import Testing
     /// The brute force over every level vector and every partition: the accuracy of the best feasible pair.
     private func bestByBruteForce(
         _ ring: Ring, _ table: AccuracyTable, slowdowns: [Double], msPerValue: Double, arrivalRate: Double,
-        backlog: Double = 0, deadlineMs: Double = 400
+        backlog: Double = 0, deadlineMs: Double = 400, throughputScale: Double = 1
     ) -> Double? {
-        let bound = 0.9 * 8 / arrivalRate * 1000
+        let bound = throughputScale * 0.9 * 8 / arrivalRate * 1000
         let partitions = Ring.partitions(units: ring.unitBase.count, parts: ring.nodes)
         var best: Double?
         for a in 0..<4 {

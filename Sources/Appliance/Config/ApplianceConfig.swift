@@ -75,6 +75,10 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var controlThrottleCelsius = 80.0
     /// The slowdown the controller plans for a node about to throttle.
     public var controlThrottleSlowdown = 1.5
+    /// Under a backlog, the controller plans to drain the queue within this many batch arrival intervals rather
+    /// than to meet the next batch's deadline behind the whole queue (which prunes hard until it drains); 0
+    /// restores the latter.
+    public var controlDrainBatches = 8.0
     /// Where `trapline profile` stores this node's measured service times, and the node reads them.
     public var controlProfile = "/var/lib/trapline/profile.json"
 

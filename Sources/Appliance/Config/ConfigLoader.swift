@@ -17,7 +17,7 @@ public enum ConfigLoader {
         "ring.maxInFlight", "ring.queueCapacity", "ring.probeSeconds", "ring.probeTimeoutSeconds", "ring.failAfter",
         "ring.resendSeconds", "ring.sysfsRoot", "control.policy", "control.staticLevels", "control.accuracyFloor",
         "control.relaxAfter", "control.utilisation", "control.throttleCelsius", "control.throttleSlowdown",
-        "control.profile", "http.listen", "http.thumbnailMegabytes",
+        "control.drainBatches", "control.profile", "http.listen", "http.thumbnailMegabytes",
         "http.user", "http.passwordHash", "http.tls",
     ]
 

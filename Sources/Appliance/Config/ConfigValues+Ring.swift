@@ -43,6 +43,7 @@ extension ConfigValues {
         c.controlUtilisation = try double("control.utilisation", in: 0.1...1) ?? c.controlUtilisation
         c.controlThrottleCelsius = try double("control.throttleCelsius", in: 20...150) ?? c.controlThrottleCelsius
         c.controlThrottleSlowdown = try double("control.throttleSlowdown", in: 1...10) ?? c.controlThrottleSlowdown
+        c.controlDrainBatches = try double("control.drainBatches", in: 0...1000) ?? c.controlDrainBatches
         c.controlProfile = try string("control.profile") ?? c.controlProfile
     }
 

@@ -52,6 +52,7 @@ public actor PruningControl {
         settings.accuracyFloor = config.controlAccuracyFloor
         settings.relaxAfter = config.controlRelaxAfter
         settings.utilisation = config.controlUtilisation
+        settings.drainBatches = config.controlDrainBatches
         self.settings = settings
         self.load = load
         batchMaxSize = config.batchMaxSize

@@ -8,17 +8,34 @@ extension Controller {
     /// - Returns: The levels of the next batch, with the reason and predictions; ``levels`` is updated to match.
     public mutating func observe(_ observation: BatchObservation) -> Decision {
         let batch = max(observation.batchSize, 1)
+        let constraints = constraints(observation, batch: batch)
         if units != nil, !observation.hops.isEmpty, joint || policy == .repartition {
-            return observeJoint(observation, batch: batch)
+            let costs = prepareJoint(observation, batch: batch)
+            return planned(constraints) { controller, bounds in controller.chooseJoint(costs, bounds, batch: batch) }
         }
         updateSlowdowns(observation, batch: batch)
         updateLinks(observation.linkMs)
         let model = StageModel(
             cost: costs(batch: batch), placement: observation.placement, linkMs: linkMs,
-            backlogBatches: observation.backlogBatches)
-        let constraints = Constraints(
-            batchSize: batch, arrivalRate: observation.arrivalRate, deadlineMs: observation.deadlineMs,
-            utilisation: settings.utilisation)
+            backlogBatches: queueInLatency(observation))
+        return planned(constraints) { controller, bounds in controller.chooseLevels(model, bounds) }
+    }
+
+    /// Runs a choice under the drain target; when nothing meets it, runs it again, from the same state, under the
+    /// bounds that only keep up with arrivals: a queue that no choice drains in time is left to drain in the
+    /// utilisation's slack rather than pruning everything until it is gone.
+    private mutating func planned(
+        _ constraints: Constraints, _ choose: (inout Controller, Constraints) -> Decision
+    ) -> Decision {
+        guard constraints.drainingBatches > 0 else { return choose(&self, constraints) }
+        let before = self
+        let draining = choose(&self, constraints)
+        guard !draining.feasible else { return draining }
+        self = before
+        return choose(&self, constraints.keepingUp)
+    }
+
+    private mutating func chooseLevels(_ model: StageModel, _ constraints: Constraints) -> Decision {
         switch policy {
         case .none: return hold(Array(repeating: 0, count: profiles.count), "policy none", model, constraints)
         case .fixed(let fixed): return hold(fixed, "policy static", model, constraints)
@@ -26,6 +43,20 @@ extension Controller {
         case .repartition:
             return hold(Array(repeating: 0, count: profiles.count), "policy repartition", model, constraints)
         }
+    }
+
+    /// The backlog the next batch's predicted latency waits for: all of it without a drain target, none with one
+    /// (the latency checked is then that of a batch arriving once the queue has drained).
+    func queueInLatency(_ observation: BatchObservation) -> Double {
+        settings.drainBatches > 0 ? 0 : observation.backlogBatches
+    }
+
+    /// The next batch's two bounds, the throughput bound shrunk to drain the backlog when there is a drain target.
+    func constraints(_ observation: BatchObservation, batch: Int) -> Constraints {
+        Constraints(
+            batchSize: batch, arrivalRate: observation.arrivalRate, deadlineMs: observation.deadlineMs,
+            utilisation: settings.utilisation, backlogBatches: observation.backlogBatches,
+            drainBatches: settings.drainBatches)
     }
 
     private mutating func updateSlowdowns(_ observation: BatchObservation, batch: Int) {

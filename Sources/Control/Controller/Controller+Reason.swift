@@ -58,8 +58,18 @@ extension Controller {
     static func summary(_ prediction: Prediction, _ constraints: Constraints, accuracy: Double, slowdowns: [Double])
         -> String
     {
-        "bottleneck \(Formatting.fixed(prediction.bottleneckMs)) ms "
-            + "(bound \(Formatting.fixed(constraints.throughputMs)) ms), "
+        var draining = ""
+        if constraints.drainingBatches > 0 {
+            draining =
+                ", draining \(Formatting.fixed(constraints.drainingBatches)) queued batches within "
+                + "\(Formatting.fixed(constraints.drainHorizon, 0)) arrivals"
+        } else if constraints.undrainedBatches > 0 {
+            draining =
+                ", keeping up: nothing drains the \(Formatting.fixed(constraints.undrainedBatches)) queued batches "
+                + "in time"
+        }
+        return "bottleneck \(Formatting.fixed(prediction.bottleneckMs)) ms "
+            + "(bound \(Formatting.fixed(constraints.throughputMs)) ms\(draining)), "
             + "predicted latency \(Formatting.fixed(prediction.latencyMs)) ms "
             + "(deadline \(Formatting.fixed(constraints.deadlineMs)) ms), "
             + "expected accuracy \(Formatting.fixed(accuracy, 3)), slowdowns \(Formatting.list(slowdowns))"

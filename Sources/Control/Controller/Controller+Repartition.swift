@@ -38,17 +38,20 @@ extension Controller {
         case keep, move, prune, relax, rebalance, overloaded
     }
 
-    /// Takes a batch's hops and chooses the next batch's boundaries and levels together.
-    mutating func observeJoint(_ observation: BatchObservation, batch: Int) -> Decision {
-        guard let units else { preconditionFailure("observeJoint needs unit profiles") }
+    /// Takes a batch's hops into the members' slowdowns and the links' speeds, and predicts the next batch's unit
+    /// and link times.
+    mutating func prepareJoint(_ observation: BatchObservation, batch: Int) -> JointCosts {
+        guard let units else { preconditionFailure("prepareJoint needs unit profiles") }
         adoptShape(observation.hops, units: units)
         // A node that is not about to throttle anticipates nothing: 0 leaves its measured slowdown (even under 1).
         anticipated = observation.anticipatedSlowdowns.map { $0.isFinite ? $0 : 0 }
         updateNodes(observation, batch: batch, units: units)
-        let costs = jointCosts(batch: batch, backlog: observation.backlogBatches, units: units)
-        let constraints = Constraints(
-            batchSize: batch, arrivalRate: observation.arrivalRate, deadlineMs: observation.deadlineMs,
-            utilisation: settings.utilisation)
+        return jointCosts(batch: batch, backlog: queueInLatency(observation), units: units)
+    }
+
+    /// Chooses the next batch's boundaries and levels together.
+    mutating func chooseJoint(_ costs: JointCosts, _ constraints: Constraints, batch: Int) -> Decision {
+        guard let units else { preconditionFailure("chooseJoint needs unit profiles") }
         var search = PartitionSearch(stageCount: stageNodes.count, unitCount: units.unitCount)
         let fixedBounds = units.planBounds(for: stageNodes)
         switch policy {

@@ -16,6 +16,12 @@ public struct ControllerSettings: Sendable, Equatable {
     /// moving average by more than this, in the same direction, the average restarts from them. This lets a node
     /// that slows down 2x be pruned on the second batch instead of over several (the average alone would lag).
     public var shiftThreshold = 0.3
+    /// How to plan under a backlog. 0: the next batch waits for the whole queue, so its predicted latency is
+    /// `backlog * bottleneck + total` and must meet the deadline (which prunes hard until the queue drains).
+    /// Above 0: a drain target instead; the ring must clear the queue within this many batch arrival intervals
+    /// while keeping up (the throughput bound shrinks by `drainBatches / (drainBatches + backlog)`), and the
+    /// latency checked against the deadline is that of a batch arriving once the queue has drained.
+    public var drainBatches = 0.0
 
     /// Creates the default settings.
     public init() {}
@@ -30,6 +36,9 @@ extension ControllerSettings {
         try check(utilisation.isFinite && utilisation > 0, "utilisation must be positive, not \(utilisation)")
         try check(smoothing > 0 && smoothing <= 1, "smoothing must be in (0, 1], not \(smoothing)")
         try check(relaxMargin > 0 && relaxMargin <= 1, "relaxMargin must be in (0, 1], not \(relaxMargin)")
+        try check(
+            drainBatches.isFinite && drainBatches >= 0,
+            "drainBatches must be 0 or a positive number, not \(drainBatches)")
         try check(shiftThreshold > 0, "shiftThreshold must be positive (infinity turns it off), not \(shiftThreshold)")
     }
 

@@ -86,12 +86,45 @@ struct Constraints: Sendable, Equatable {
     var throughputMs: Double
     /// The deadline of the next batch; infinite without one.
     var deadlineMs: Double
+    /// The queued batches the bound makes room to drain (0 without a drain target).
+    var drainingBatches = 0.0
+    /// The batch arrival intervals the queue is to drain within (0 without a drain target).
+    var drainHorizon = 0.0
+    /// A queue that no choice could drain within the horizon, so the bounds only keep up (0 otherwise).
+    var undrainedBatches = 0.0
+    /// The throughput bound without the drain target.
+    private var keepUpMs: Double
 
     /// Builds the constraints of the next batch.
-    init(batchSize: Int, arrivalRate: Double, deadlineMs: Double, utilisation: Double) {
+    ///
+    /// With a drain target (`drainBatches > 0`) and a queue of `backlogBatches`, the ring must run
+    /// `drainBatches + backlogBatches` batches in the time `drainBatches` arrive, so the throughput bound shrinks
+    /// by `drainBatches / (drainBatches + backlogBatches)`.
+    init(
+        batchSize: Int, arrivalRate: Double, deadlineMs: Double, utilisation: Double, backlogBatches: Double = 0,
+        drainBatches: Double = 0
+    ) {
         let arriving = arrivalRate.isFinite && arrivalRate > 0
-        self.throughputMs = arriving ? utilisation * Double(batchSize) / arrivalRate * 1000 : .infinity
+        var throughput = arriving ? utilisation * Double(batchSize) / arrivalRate * 1000 : .infinity
+        let backlog = backlogBatches.isFinite ? max(backlogBatches, 0) : 0
+        self.keepUpMs = throughput
+        if drainBatches > 0, backlog > 0 {
+            throughput *= drainBatches / (drainBatches + backlog)
+            drainingBatches = backlog
+            drainHorizon = drainBatches
+        }
+        self.throughputMs = throughput
         self.deadlineMs = deadlineMs.isFinite && deadlineMs > 0 ? deadlineMs : .infinity
+    }
+
+    /// The same bounds without the drain target: keep up with arrivals and let the queue drain in the slack.
+    var keepingUp: Constraints {
+        var plain = self
+        plain.throughputMs = keepUpMs
+        plain.undrainedBatches = drainingBatches
+        plain.drainingBatches = 0
+        plain.drainHorizon = 0
+        return plain
     }
 
     /// Whether a prediction fits within `margin` times both bounds.
