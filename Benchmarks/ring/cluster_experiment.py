@@ -121,8 +121,9 @@ def arrivals(rate: float, duration: float, burst: tuple[float, float], seed: int
     return sorted(out + twins)
 
 
-def unpruned_labels(photos: list[Path]) -> dict[str, int]:
-    """The unpruned model's top class for each source photo (`trapline classify`, level 0)."""
+def unpruned_labels(photos: list[Path]) -> dict[str, tuple[int, tuple[str, str | None]]]:
+    """The unpruned model's top class and written label (observation type, scientific name) for each source photo
+    (`trapline classify`, level 0)."""
     result = subprocess.run(
         [
             str(ringlab.BINARY),
@@ -137,7 +138,13 @@ def unpruned_labels(photos: list[Path]) -> dict[str, int]:
         env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
     )
     images = json.loads(result.stdout)["images"]
-    return {photo.name: image["top"][0]["index"] for photo, image in zip(photos, images, strict=True)}
+    return {
+        photo.name: (
+            image["top"][0]["index"],
+            (image["observationType"], (image.get("label") or {}).get("scientificName")),
+        )
+        for photo, image in zip(photos, images, strict=True)
+    }
 
 
 def profile_nodes(cluster: Cluster, config: Path, work: Path, runs: int) -> None:
@@ -195,6 +202,11 @@ def run_policy(
     processes = []
     for index in reversed(range(len(NAMES))):
         env = {"TRAPLINE_CONTROL_PROFILE": str(base / f"profile-{NAMES[index]}.json")}
+        if args.ramp > 0:
+            # Each node reads its temperature and throttling flags from a folder the driver writes.
+            sysfs = work / f"sysfs-{NAMES[index]}"
+            write_thermal(sysfs, 55.0, 0)
+            env["TRAPLINE_RING_SYSFS_ROOT"] = str(sysfs)
         processes.append(
             ringlab.Node(
                 NAMES[index],
@@ -210,7 +222,8 @@ def run_policy(
     try:
         if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
             raise SystemExit(f"{policy}: the ring did not form; see {work}")
-        events = drive(args, cluster, work, schedule, photos)
+        by_name = {process.name: process for process in processes}
+        events = drive(args, cluster, work, schedule, photos, by_name)
         ringlab.wait_for(lambda: ringlab.labelled(catalog) >= len(schedule), args.drain)
     finally:
         for cgroup, quota in zip(cluster.cgroups, quotas(args), strict=True):
@@ -240,25 +253,82 @@ def small_photos(folder: Path) -> list[Path]:
     return out
 
 
-def drive(args, cluster: Cluster, work: Path, schedule: list[float], photos: list[Path]) -> dict:
-    """Writes each arrival's file at its time, and changes the slowed node's quota on schedule."""
-    sources = [p.read_bytes() for p in photos]
-    inbox = work / "inbox"
-    start = time.time()
+def write_thermal(root: Path, celsius: float, flags: int) -> None:
+    """A node's sysfs files as a Raspberry Pi kernel lays them out (see Sources/Ring/Node/Thermal.swift)."""
+    zone = root / "class/thermal/thermal_zone0"
+    firmware = root / "devices/platform/soc/soc:firmware"
+    zone.mkdir(parents=True, exist_ok=True)
+    firmware.mkdir(parents=True, exist_ok=True)
+    (zone / ".temp").write_text(f"{round(celsius * 1000)}\n")
+    (zone / ".temp").rename(zone / "temp")
+    (firmware / ".get_throttled").write_text(f"0x{flags:x}\n")
+    (firmware / ".get_throttled").rename(firmware / "get_throttled")
+
+
+# The firmware's flags while it holds the clock down at the soft temperature limit (bits 1 and 3, and the same
+# since boot in bits 17 and 19), and after it lets go (only the since-boot bits).
+THROTTLING, THROTTLED_SINCE_BOOT = 0xA000A, 0xA0000
+
+
+def changes_of(args) -> list[tuple[float, int, float, tuple[float, int] | None]]:
+    """The schedule's quota changes: (time, node, cores, (temperature, flags) to write first or None).
+
+    A step slowdown drops each slowed node's quota at `slow_start` and restores it at `slow_end`. With `ramp`, the
+    first slowed node heats up instead: its temperature climbs from 70 to 80 degC over the 10 s up to
+    `slow_start` (a leading signal: nothing is slower yet), then its quota steps down in six steps over the next
+    `ramp` seconds while it reads 80-85 degC with the firmware's throttling flags, and at `slow_end` it has cooled
+    and runs at full quota again.
+    """
     nodes = [int(x) for x in str(args.slow_node).split(",")]
     factors = [float(x) for x in str(args.slow_factor).split(",")]
     if len(factors) == 1:
         factors *= len(nodes)
-    changes = []
-    for node, factor in zip(nodes, factors, strict=True):
+    changes: list[tuple[float, int, float, tuple[float, int] | None]] = []
+    for position, (node, factor) in enumerate(zip(nodes, factors, strict=True)):
         normal = quotas(args)[node]
-        changes += [(args.slow_start, node, normal * factor), (args.slow_end, node, normal)]
+        if args.ramp > 0 and position == 0:
+            for k in range(10):
+                changes.append((args.slow_start - 10 + k, node, normal, (70.0 + k, 0)))
+            changes.append((args.slow_start, node, normal, (80.0, 0)))
+            for k in range(1, 7):
+                share = 1 - (1 - factor) * k / 6
+                at = args.slow_start + args.ramp * k / 6
+                changes.append((at, node, normal * share, (80.0 + 5 * k / 6, THROTTLING)))
+            changes.append((args.slow_end, node, normal, (65.0, THROTTLED_SINCE_BOOT)))
+        else:
+            changes += [(args.slow_start, node, normal * factor, None), (args.slow_end, node, normal, None)]
     changes.sort(key=lambda change: change[0])
+    return changes
+
+
+def drive(
+    args,
+    cluster: Cluster,
+    work: Path,
+    schedule: list[float],
+    photos: list[Path],
+    processes: dict,
+) -> dict:
+    """Writes each arrival's file at its time, changes the slowed nodes' quotas (and temperatures) on schedule,
+    and kills a node when the schedule says so."""
+    sources = [p.read_bytes() for p in photos]
+    inbox = work / "inbox"
+    start = time.time()
+    changes = changes_of(args)
 
     def environment() -> None:
-        for at, node, cores in changes:
+        for at, node, cores, thermal in changes:
             time.sleep(max(0, start + at - time.time()))
+            if thermal is not None:
+                write_thermal(work / f"sysfs-{NAMES[node]}", *thermal)
             Cluster.set_quota(cluster.cgroups[node], cores)
+
+    def killer() -> None:
+        time.sleep(max(0, start + args.kill_at - time.time()))
+        processes[NAMES[args.kill_node]].process.kill()
+
+    if args.kill_node is not None:
+        threading.Thread(target=killer).start()
 
     thread = threading.Thread(target=environment)
     thread.start()
@@ -281,7 +351,7 @@ def iso(text: str) -> float:
     return dt.datetime.fromisoformat(text).timestamp()
 
 
-def measure(policy: str, run: dict, args, truth: dict[str, int], levels: list[float]) -> dict:
+def measure(policy: str, run: dict, args, truth: dict, levels: list[float]) -> dict:
     catalog = Path(run["work"]) / "catalog.db"
     start = run["events"]["start"]
     batches = [
@@ -300,9 +370,11 @@ def measure(policy: str, run: dict, args, truth: dict[str, int], levels: list[fl
     ]
     rows = ringlab.query(
         catalog,
-        "SELECT m.fileName, o.classIndex FROM observations o JOIN media m ON m.mediaID = o.mediaID",
+        "SELECT m.fileName, o.classIndex, o.observationType, o.scientificName "
+        "FROM observations o JOIN media m ON m.mediaID = o.mediaID",
     )
-    agree = [truth[name.rsplit("-", 1)[0] + ".jpg"] == index for name, index in rows]
+    agree = [truth[name.rsplit("-", 1)[0] + ".jpg"][0] == index for name, index, _, _ in rows]
+    written = [truth[name.rsplit("-", 1)[0] + ".jpg"][1] == (kind, taxon) for name, _, kind, taxon in rows]
     labelled = sum(b["size"] for b in batches)
     window = (args.slow_start, args.slow_end)
     in_slow = sum(b["size"] for b in batches if window[0] <= b["completed"] < window[1])
@@ -339,6 +411,7 @@ def measure(policy: str, run: dict, args, truth: dict[str, int], levels: list[fl
             "p99": percentile(0.99),
         },
         "top1Agreement": sum(agree) / len(agree) if agree else float("nan"),
+        "writtenLabelAgreement": sum(written) / len(written) if written else float("nan"),
         "batchesMissedAfterSlowdown": missed_run if first_miss is not None else 0,
         "levelChanges": sum(1 for e in events if e[1] == "levels"),
         "boundaryMoves": sum(1 for e in events if e[1] == "boundaries"),
@@ -376,6 +449,8 @@ def plot(results: list[dict], args, out: Path) -> None:
         for axis in (latency, level):
             axis.axvspan(args.slow_start, args.slow_end, color="orange", alpha=0.15)
             axis.axvspan(args.burst_start, args.burst_end, color="purple", alpha=0.1)
+            if args.kill_node is not None:
+                axis.axvline(args.kill_at, color="black", linestyle="--", linewidth=0.8)
             axis.set_xlabel("seconds into the run")
         level.legend(loc="upper right", fontsize=7)
     figure.tight_layout()
@@ -405,6 +480,14 @@ def main() -> None:
     parser.add_argument("--slow-end", type=float, default=100)
     parser.add_argument("--burst-start", type=float, default=115)
     parser.add_argument("--burst-end", type=float, default=135)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=0,
+        help="seconds over which the first slowed node's quota steps down as it heats up (0: a step)",
+    )
+    parser.add_argument("--kill-node", type=int, help="a node to kill (SIGKILL) during the run")
+    parser.add_argument("--kill-at", type=float, default=40, help="when to kill it, seconds into the run")
     parser.add_argument("--slo", type=float, default=3)
     parser.add_argument("--max-wait", type=float, default=0.5)
     parser.add_argument("--drain", type=float, default=60)

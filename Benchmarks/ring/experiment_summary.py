@@ -19,6 +19,7 @@ FIGURES = [
     "sloAttainment",
     "latencyMs",
     "top1Agreement",
+    "writtenLabelAgreement",
     "batchesMissedAfterSlowdown",
     "levelChanges",
     "boundaryMoves",
@@ -50,6 +51,11 @@ def summarise(results: dict) -> dict:
                 "goal": 0.97,
                 "adaptive": adaptive["top1Agreement"],
                 "met": adaptive["top1Agreement"] >= 0.97,
+            },
+            "writtenLabelAgreement": {
+                "goal": 0.97,
+                "adaptive": adaptive.get("writtenLabelAgreement"),
+                "met": (adaptive.get("writtenLabelAgreement") or 0) >= 0.97,
             },
             "recoveryBatches": {
                 "goal": 3,
@@ -84,6 +90,9 @@ def summarise(results: dict) -> dict:
                 "burst_start",
                 "burst_end",
                 "slo",
+                "ramp",
+                "kill_node",
+                "kill_at",
             )
             if k in settings
         },
@@ -95,13 +104,14 @@ def summarise(results: dict) -> dict:
 def table(summary: dict) -> str:
     lines = [
         "| policy | labelled | throughput while slowed (img/s) | SLO met | p95 latency (s) | top-1 agreement "
-        "| batches late after the slowdown | level changes | boundary moves |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| written label agreement | batches late after the slowdown | level changes | boundary moves |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, p in summary["policies"].items():
         lines.append(
             f"| {name} | {p['labelled']}/{p['arrivals']} | {p['throughputSlowedImagesPerSecond']:.1f} "
             f"| {100 * p['sloAttainment']:.1f}% | {p['latencyMs']['p95'] / 1000:.1f} | {100 * p['top1Agreement']:.1f}% "
+            f"| {100 * (p.get('writtenLabelAgreement') or float('nan')):.1f}% "
             f"| {p['batchesMissedAfterSlowdown']} | {p['levelChanges']} | {p.get('boundaryMoves') or 0} |"
         )
     return "\n".join(lines)
