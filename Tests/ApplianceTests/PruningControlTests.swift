@@ -74,4 +74,18 @@ import Testing
         #expect(abs(meter.arrivalRate(at: 1004.05) - 10) < 1.5)
         #expect(meter.arrivalRate(at: 1100) == 0)
     }
+
+    /// A burst of 80 images in one second, then 2 a second: the smoothed rate jumps to tens of images a second,
+    /// the sustained rate only by the burst's share of the minute; after a quiet spell longer than the minute it
+    /// is 0.
+    @Test func aBurstBarelyMovesTheSustainedRate() {
+        let meter = LoadMeter(window: 2, sustainedSeconds: 60)
+        for n in 0..<80 { meter.arrived(at: 1000 + Double(n) / 80) }
+        for n in 0..<4 { meter.arrived(at: 1001 + Double(n) * 0.5) }
+        #expect(meter.arrivalRate(at: 1002.5) > 20)
+        for n in 4..<120 { meter.arrived(at: 1001 + Double(n) * 0.5) }
+        // 200 arrivals over the 61 s since the first: 3.3 a second (the last window is partly counted).
+        #expect(abs(meter.sustainedRate(at: 1061) - 200.0 / 61) < 0.2)
+        #expect(meter.sustainedRate(at: 1200) == 0)
+    }
 }

@@ -78,7 +78,8 @@ public actor PruningControl {
         var observation = BatchObservation(
             batchSize: batchSize, sliceMs: result.sliceMs, sliceLevels: result.sliceLevels, placement: placement,
             linkMs: result.hops.dropFirst().map { $0.linkMs + $0.decodeMs },
-            arrivalRate: load.arrivalRate(), backlogBatches: Double(load.waiting) / Double(batchMaxSize),
+            arrivalRate: settings.drainBatches > 0 ? load.sustainedRate() : load.arrivalRate(),
+            backlogBatches: Double(load.waiting) / Double(batchMaxSize),
             deadlineMs: budgetMs - decodeMs)
         observation.hops = result.hops.enumerated().compactMap { index, hop in
             guard let member = members.firstIndex(where: { $0.name == hop.node }) else { return nil }

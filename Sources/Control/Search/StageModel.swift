@@ -108,7 +108,7 @@ struct Constraints: Sendable, Equatable {
         var throughput = arriving ? utilisation * Double(batchSize) / arrivalRate * 1000 : .infinity
         let backlog = backlogBatches.isFinite ? max(backlogBatches, 0) : 0
         self.keepUpMs = throughput
-        if drainBatches > 0, backlog > 0 {
+        if arriving, drainBatches > 0, backlog > 0 {
             throughput *= drainBatches / (drainBatches + backlog)
             drainingBatches = backlog
             drainHorizon = drainBatches
