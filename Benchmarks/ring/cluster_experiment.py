@@ -420,6 +420,11 @@ def measure(policy: str, run: dict, args, truth: dict, levels: list[float]) -> d
     }
 
 
+def plotted_level(level) -> float:
+    """A slice's option on the plot: its pruned fraction, or 1 for a skipped block (a depth option)."""
+    return float(level) if isinstance(level, int | float) else 1.0
+
+
 def plot(results: list[dict], args, out: Path) -> None:
     import matplotlib
 
@@ -439,12 +444,13 @@ def plot(results: list[dict], args, out: Path) -> None:
         for slice_index in range(len(NAMES)):
             level.step(
                 t,
-                [s["levels"][slice_index] if s["levels"] else 0 for s in series],
+                [plotted_level(s["levels"][slice_index]) if s["levels"] else 0 for s in series],
                 where="post",
                 label=NAMES[slice_index],
             )
         level.set_ylabel("prune level (fraction)")
-        level.set_ylim(-0.05, 0.8)
+        level.set_ylim(-0.05, 1.05)
+        level.set_yticks([0, 0.25, 0.5, 0.75, 1], ["0", "0.25", "0.5", "0.75", "skip"])
         level.set_title(f"top-1 agreement {100 * result['top1Agreement']:.1f}%")
         for axis in (latency, level):
             axis.axvspan(args.slow_start, args.slow_end, color="orange", alpha=0.15)
