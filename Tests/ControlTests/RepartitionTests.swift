@@ -218,17 +218,9 @@ import Testing
         var random = SplitMix64(seed: 5)
         var outcomes = (full: 0, pruned: 0, infeasible: 0)
         for _ in 0..<120 {
-            let slow = (0..<4).map { _ in random.double(0.7...3) }
-            let msPerValue = random.double(0...2e-4)
-            let rate = random.double(60...400)
-            let backlog = Double(random.int(0...2))
-            // The full-width network takes 75 ms at batch 8 unslowed: deadlines on both sides of it.
-            let deadline = random.double(40...250)
-            var controller = try ring.controller(Fixtures.robust, policy: .adaptive)
-            let decision = controller.observe(
-                ring.observe(
-                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: msPerValue,
-                    arrivalRate: rate, backlog: backlog, deadlineMs: deadline))
+            let (slow, msPerValue, rate, backlog, deadline) = Self.situation(&random, backlogs: 0...2)
+            let decision = try Self.firstDecision(
+                ring, slowdowns: slow, msPerValue: msPerValue, rate: rate, backlog: backlog, deadline: deadline)
             let best = bestByBruteForce(
                 ring, Fixtures.robust, slowdowns: slow, msPerValue: msPerValue, arrivalRate: rate, backlog: backlog,
                 deadlineMs: deadline)
@@ -364,16 +356,10 @@ import Testing
         var settings = ControllerSettings()
         settings.drainBatches = 8
         for _ in 0..<80 {
-            let slow = (0..<4).map { _ in random.double(0.7...3) }
-            let msPerValue = random.double(0...2e-4)
-            let rate = random.double(60...400)
-            let backlog = Double(random.int(1...16))
-            let deadline = random.double(40...250)
-            var controller = try ring.controller(Fixtures.robust, policy: .adaptive, settings: settings)
-            let decision = controller.observe(
-                ring.observe(
-                    bounds: controller.bounds, levels: controller.levels, slowdowns: slow, msPerValue: msPerValue,
-                    arrivalRate: rate, backlog: backlog, deadlineMs: deadline))
+            let (slow, msPerValue, rate, backlog, deadline) = Self.situation(&random, backlogs: 1...16)
+            let decision = try Self.firstDecision(
+                ring, slowdowns: slow, msPerValue: msPerValue, rate: rate, backlog: backlog, deadline: deadline,
+                settings: settings)
             let draining = bestByBruteForce(
                 ring, Fixtures.robust, slowdowns: slow, msPerValue: msPerValue, arrivalRate: rate,
                 deadlineMs: deadline, throughputScale: 8 / (8 + backlog))
@@ -394,6 +380,31 @@ import Testing
             }
         }
         #expect(outcomes.drained >= 10 && outcomes.keptUp >= 10 && outcomes.infeasible >= 5, "\(outcomes)")
+    }
+
+    /// A random batch on the small ring: each member's slowdown, a link's milliseconds per value, the arrival
+    /// rate, the backlog and the deadline (the full-width network takes 75 ms at batch 8 unslowed: deadlines on
+    /// both sides of it).
+    private static func situation(_ random: inout SplitMix64, backlogs: ClosedRange<Int>) -> (
+        slowdowns: [Double], msPerValue: Double, rate: Double, backlog: Double, deadline: Double
+    ) {
+        let slow = (0..<4).map { _ in random.double(0.7...3) }
+        let msPerValue = random.double(0...2e-4)
+        let rate = random.double(60...400)
+        let backlog = Double(random.int(backlogs))
+        return (slow, msPerValue, rate, backlog, random.double(40...250))
+    }
+
+    /// The first decision of an adaptive controller on the small ring in that situation.
+    private static func firstDecision(
+        _ ring: Ring, slowdowns: [Double], msPerValue: Double, rate: Double, backlog: Double, deadline: Double,
+        settings: ControllerSettings = ControllerSettings()
+    ) throws -> Decision {
+        var controller = try ring.controller(Fixtures.robust, policy: .adaptive, settings: settings)
+        return controller.observe(
+            ring.observe(
+                bounds: controller.bounds, levels: controller.levels, slowdowns: slowdowns, msPerValue: msPerValue,
+                arrivalRate: rate, backlog: backlog, deadlineMs: deadline))
     }
 
     @Test func repartitionNeedsUnitProfiles() {
