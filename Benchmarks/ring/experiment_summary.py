@@ -8,9 +8,10 @@ writes summary.json next to the run's results.json and prints a Markdown table.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from pathlib import Path
+
+import ringlab
 
 FIGURES = [
     "labelled",
@@ -122,11 +123,11 @@ def table(summary: dict) -> str:
 
 def written_labels(catalog: Path) -> dict[str, tuple[str, str | None]]:
     """Each image's written label (observation type, scientific name) in a run's catalog, by file name."""
-    with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True) as connection:
-        rows = connection.execute(
-            "SELECT m.fileName, o.observationType, o.scientificName FROM observations o "
-            "JOIN media m ON m.mediaID = o.mediaID"
-        ).fetchall()
+    rows = ringlab.query(
+        catalog,
+        "SELECT m.fileName, o.observationType, o.scientificName FROM observations o "
+        "JOIN media m ON m.mediaID = o.mediaID",
+    )
     return {name: (kind, taxon) for name, kind, taxon in rows}
 
 

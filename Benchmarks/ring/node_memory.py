@@ -56,10 +56,7 @@ def main() -> None:
         if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
             raise SystemExit(f"the ring did not form; see {work}")
         idle = {name: memory(node.process.pid) for name, node in processes.items()}
-        sources = [p.read_bytes() for p in ringlab.PHOTOS]
-        for n in range(args.images):
-            (work / "inbox" / f"{n}.part").write_bytes(ringlab.distinct_jpeg(sources[n % len(sources)], n))
-            (work / "inbox" / f"{n}.part").rename(work / "inbox" / f"img-{n}.jpg")
+        ringlab.drop_copies(work / "inbox", args.images)
         if not ringlab.wait_for(lambda: ringlab.labelled(catalog) == args.images, 600):
             raise SystemExit(f"not every image was labelled; see {work}")
         busy = {name: memory(node.process.pid) for name, node in processes.items()}

@@ -47,11 +47,8 @@ def run_case(batch: int, encoding: str, transport: str, images: int, base_port: 
     try:
         if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
             raise SystemExit(f"ring did not form; see {work}")
-        sources = [p.read_bytes() for p in ringlab.PHOTOS]
         # One batch at a time (maxInFlight 1), each full: the hops carry nothing else.
-        for n in range(images):
-            (work / "inbox" / f"{n}.part").write_bytes(ringlab.distinct_jpeg(sources[n % len(sources)], n))
-            (work / "inbox" / f"{n}.part").rename(work / "inbox" / f"img-{n}.jpg")
+        ringlab.drop_copies(work / "inbox", images)
         if not ringlab.wait_for(lambda: ringlab.labelled(catalog) == images, 600):
             raise SystemExit(f"not every image was labelled; see {work}")
         rows = [json.loads(r[0]) for r in ringlab.query(catalog, "SELECT nodeTimings FROM batches")]

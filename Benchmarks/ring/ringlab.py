@@ -36,6 +36,14 @@ def distinct_jpeg(source: bytes, number: int) -> bytes:
     return source[:2] + segment + source[2:]
 
 
+def drop_copies(inbox: Path, count: int) -> None:
+    """Writes `count` distinct copies of the real photos into `inbox`, each as `*.part` renamed to `img-N.jpg`."""
+    sources = [p.read_bytes() for p in PHOTOS]
+    for n in range(count):
+        (inbox / f"{n}.part").write_bytes(distinct_jpeg(sources[n % len(sources)], n))
+        (inbox / f"{n}.part").rename(inbox / f"img-{n}.jpg")
+
+
 def write_config(path: Path, folder: Path, nodes: list[tuple[str, str, int]], **sections: dict) -> None:
     """A YAML config for a ring whose state lives under `folder`."""
     lines = [
