@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --test
 swift build --quiet
+# Nothing from full Foundation or ICU in trapline (it would add 34 MB of ICU data to the static binary).
+scripts/check-foundation.sh .build/debug/trapline
 # The generated gRPC code (Sources/Ring/Generated) is protoc's, not ours to format.
 find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swift' -not -path '*/Generated/*' -print0 |
     xargs -0 swift format lint --strict Package.swift Benchmarks/Package.swift

@@ -1,5 +1,3 @@
-import GRDB
-
 extension Catalog {
     /// Records the model that labels images (once per model file content).
     public func registerModel(id: String, name: String, path: String, metadataJSON: String) throws {
@@ -181,7 +179,9 @@ extension Catalog {
                     WHERE m.eventID = ? ORDER BY m.timeKey
                     """,
                 arguments: [event])
-            let frames = rows.map { EventFrame(observationType: $0["observationType"], classScores: $0["classScores"]) }
+            let frames = try rows.map {
+                try EventFrame(observationType: $0["observationType"], classScores: $0["classScores"])
+            }
             guard !frames.isEmpty, let label = eventLabeler(frames) else { continue }
             let span = try Row.fetchOne(
                 db,

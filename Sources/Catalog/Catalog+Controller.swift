@@ -1,5 +1,3 @@
-import GRDB
-
 extension Catalog {
     /// Records a decision of the controller or a change in the ring (a node bypassed, re-admitted, levels
     /// changed), with its reason, in `controller_events`.

@@ -1,5 +1,3 @@
-import GRDB
-
 extension Catalog {
     /// Groups a deployment's images into events: consecutive images (by capture time) less than `gapSeconds`
     /// apart share an event, named after the deployment and the event's first image. Observations take their
@@ -15,18 +13,18 @@ extension Catalog {
         while start < rows.count {
             var end = start
             while end + 1 < rows.count,
-                (rows[end + 1]["timeKey"] as Double) - (rows[end]["timeKey"] as Double) < gapSeconds
+                try (rows[end + 1]["timeKey"] as Double) - (rows[end]["timeKey"] as Double) < gapSeconds
             {
                 end += 1
             }
             let group = rows[start...end]
-            let first: String = rows[start]["timestamp"]
-            let last: String = rows[end]["timestamp"]
+            let first: String = try rows[start]["timestamp"]
+            let last: String = try rows[end]["timestamp"]
             let eventID = "\(deploymentID)/\(first)"
-            for row in group where (row["eventID"] as String?) != eventID {
+            for row in group where try (row["eventID"] as String?) != eventID {
                 try db.execute(
                     sql: "UPDATE media SET eventID = ? WHERE mediaID = ?",
-                    arguments: [eventID, row["mediaID"] as String])
+                    arguments: [eventID, try row["mediaID"] as String])
             }
             try db.execute(
                 sql: """
@@ -71,21 +69,23 @@ extension Catalog {
                         ORDER BY timeKey, mediaID
                         """,
                     arguments: [item.deploymentID, time - span, time + span])
-                guard let own = rows.firstIndex(where: { ($0["mediaID"] as String) == item.mediaID }) else { continue }
+                guard let own = try rows.firstIndex(where: { try ($0["mediaID"] as String) == item.mediaID }) else {
+                    continue
+                }
                 var first = own
                 while first > 0, own - first < limit,
-                    (rows[first]["timeKey"] as Double) - (rows[first - 1]["timeKey"] as Double) < gapSeconds
+                    try (rows[first]["timeKey"] as Double) - (rows[first - 1]["timeKey"] as Double) < gapSeconds
                 {
                     first -= 1
                 }
                 var last = own
                 while last + 1 < rows.count, last - own < limit,
-                    (rows[last + 1]["timeKey"] as Double) - (rows[last]["timeKey"] as Double) < gapSeconds
+                    try (rows[last + 1]["timeKey"] as Double) - (rows[last]["timeKey"] as Double) < gapSeconds
                 {
                     last += 1
                 }
-                bursts[item.mediaID] = rows[first...last].filter { ($0["status"] as String) != "failed" }.map {
-                    $0["filePath"] as String
+                bursts[item.mediaID] = try rows[first...last].filter { try ($0["status"] as String) != "failed" }.map {
+                    try $0["filePath"] as String
                 }
             }
             return bursts
@@ -121,7 +121,7 @@ extension Catalog {
                     """,
                 arguments: [now - quietSeconds, limit]
             ).map { row in
-                var item = PendingMedia(
+                var item = try PendingMedia(
                     mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
                     arrivedAt: now)
                 item.relabel = true

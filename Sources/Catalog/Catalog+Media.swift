@@ -1,5 +1,3 @@
-import GRDB
-
 extension Catalog {
     /// Whether a file at `path` with this size and modification time is already catalogued, so it need not be
     /// read and hashed again (rescans and restarts see every file).
@@ -128,8 +126,8 @@ extension Catalog {
 
     private static let pendingColumns = "mediaID, filePath, deploymentID, arrivedAt"
 
-    private static func pendingMedia(_ row: Row) -> PendingMedia {
-        PendingMedia(
+    private static func pendingMedia(_ row: Row) throws -> PendingMedia {
+        try PendingMedia(
             mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
             arrivedAt: row["arrivedAt"])
     }

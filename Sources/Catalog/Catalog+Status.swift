@@ -1,5 +1,3 @@
-import GRDB
-
 /// What the status page shows of the catalog, read in one transaction.
 public struct StatusSnapshot: Sendable {
     public struct Observation: Sendable {
@@ -69,8 +67,8 @@ extension Catalog {
         try read("status page") { db in
             var s = StatusSnapshot()
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM media GROUP BY status") {
-                let n: Int = row["n"]
-                switch row["status"] as String {
+                let n: Int = try row["n"]
+                switch try row["status"] as String {
                 case "pending": s.pending = n
                 case "labeled": s.labeled = n
                 default: s.failed = n
@@ -86,8 +84,8 @@ extension Catalog {
                     ORDER BY o.classificationTimestamp DESC, m.timeKey DESC LIMIT ?
                     """, arguments: [latest]
             ).map { row in
-                let box = ["bboxX", "bboxY", "bboxWidth", "bboxHeight"].compactMap { row[$0] as Double? }
-                return StatusSnapshot.Observation(
+                let box = try ["bboxX", "bboxY", "bboxWidth", "bboxHeight"].compactMap { try row[$0] as Double? }
+                return try StatusSnapshot.Observation(
                     mediaID: row["mediaID"], timestamp: row["timestamp"], deploymentID: row["deploymentID"],
                     fileName: row["fileName"], observationType: row["observationType"],
                     scientificName: row["scientificName"], taxonRank: row["taxonRank"],
@@ -102,7 +100,7 @@ extension Catalog {
                     WHERE observationType = 'animal' AND substr(classificationTimestamp, 1, 10) = ?
                     GROUP BY scientificName, taxonRank, vernacularName ORDER BY images DESC LIMIT 20
                     """, arguments: [today]
-            ).map { StatusSnapshot.SpeciesCount(name: Self.taxonDescription($0), images: $0["images"]) }
+            ).map { try StatusSnapshot.SpeciesCount(name: Self.taxonDescription($0), images: $0["images"]) }
             for row in try Row.fetchAll(
                 db,
                 sql: """
@@ -110,9 +108,9 @@ extension Catalog {
                     ORDER BY deploymentID, images DESC
                     """)
             {
-                let deployment: String = row["deploymentID"]
+                let deployment: String = try row["deploymentID"]
                 if s.speciesByDeployment[deployment, default: []].count < 10 {
-                    s.speciesByDeployment[deployment, default: []].append(
+                    try s.speciesByDeployment[deployment, default: []].append(
                         StatusSnapshot.SpeciesCount(name: Self.taxonDescription(row), images: row["images"]))
                 }
             }
@@ -123,7 +121,7 @@ extension Catalog {
                     WHERE status = 'failed' ORDER BY arrivedAt DESC LIMIT 10
                     """
             ).map {
-                StatusSnapshot.Failure(
+                try StatusSnapshot.Failure(
                     fileName: $0["fileName"], code: $0["code"], error: $0["error"], arrived: $0["arrived"])
             }
             let since = now - hours * 3600
@@ -134,15 +132,15 @@ extension Catalog {
                            COUNT(*) AS n, SUM(met) AS met, AVG(latencyMs) AS mean, MAX(latencyMs) AS max
                     FROM batches WHERE completed >= ? GROUP BY bin ORDER BY bin
                     """, arguments: [binSeconds, Catalog.iso(since)])
-            s.slo = bins.map {
-                StatusSnapshot.SLOBin(
+            s.slo = try bins.map {
+                try StatusSnapshot.SLOBin(
                     start: Double($0["bin"] as Int) * binSeconds, batches: $0["n"], met: $0["met"],
                     meanLatencyMs: $0["mean"], maxLatencyMs: $0["max"])
             }
             s.controller = try Row.fetchAll(
                 db, sql: "SELECT at, kind, node, levels, reason FROM controller_events ORDER BY eventID DESC LIMIT 8"
             ).map {
-                StatusSnapshot.ControllerEvent(
+                try StatusSnapshot.ControllerEvent(
                     at: $0["at"], kind: $0["kind"], node: $0["node"], levels: $0["levels"], reason: $0["reason"])
             }
             return s

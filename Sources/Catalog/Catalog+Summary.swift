@@ -1,5 +1,3 @@
-import GRDB
-
 /// What `trapline status` shows: images by status, the commonest species, deadline attainment.
 public struct CatalogSummary: Sendable {
     public var pending: Int
@@ -20,7 +18,9 @@ extension Catalog {
     public func summary(topSpecies: Int = 10) throws -> CatalogSummary {
         try read("summary") { db in
             let counts = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM media GROUP BY status")
-            func count(_ status: String) -> Int { counts.first { ($0["status"] as String) == status }?["n"] ?? 0 }
+            func count(_ status: String) throws -> Int {
+                try counts.first { try ($0["status"] as String) == status }?["n"] ?? 0
+            }
             let species = try Row.fetchAll(
                 db,
                 sql: """
@@ -28,7 +28,7 @@ extension Catalog {
                     GROUP BY scientificName, taxonRank, vernacularName ORDER BY n DESC LIMIT ?
                     """,
                 arguments: [topSpecies]
-            ).map { (name: Self.taxonDescription($0), images: $0["n"] as Int) }
+            ).map { try (name: Self.taxonDescription($0), images: $0["n"] as Int) }
             let slo = try Row.fetchOne(
                 db,
                 sql:
@@ -36,8 +36,8 @@ extension Catalog {
             )
             let failures = try Row.fetchAll(
                 db, sql: "SELECT filePath, error FROM media WHERE status = 'failed' ORDER BY arrivedAt DESC LIMIT 5"
-            ).map { (path: $0["filePath"] as String, error: ($0["error"] as String?) ?? "") }
-            return CatalogSummary(
+            ).map { try (path: $0["filePath"] as String, error: ($0["error"] as String?) ?? "") }
+            return try CatalogSummary(
                 pending: count("pending"), labeled: count("labeled"), failed: count("failed"),
                 blank: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observations WHERE observationType = 'blank'")
                     ?? 0,
@@ -51,10 +51,10 @@ extension Catalog {
 extension Catalog {
     /// `Vulpes vulpes (species, red fox)`, `Canidae (family)`, or the vernacular name alone (rows written before
     /// labels had scientific names).
-    static func taxonDescription(_ row: Row) -> String {
-        let scientific: String? = row["scientificName"]
-        let rank: String? = row["taxonRank"]
-        let vernacular: String? = row["vernacularName"]
+    static func taxonDescription(_ row: Row) throws -> String {
+        let scientific: String? = try row["scientificName"]
+        let rank: String? = try row["taxonRank"]
+        let vernacular: String? = try row["vernacularName"]
         guard let scientific, !scientific.isEmpty else { return vernacular ?? "unnamed" }
         let details = [rank, vernacular].compactMap { $0 }.filter { !$0.isEmpty }
         return details.isEmpty ? scientific : "\(scientific) (\(details.joined(separator: ", ")))"

@@ -1,6 +1,5 @@
+import CSQLite
 import FoundationEssentials
-import GRDB
-import GRDBSQLite
 import Logging
 
 /// The SQLite catalog: media, observations, batches, models and controller events, in WAL mode with
@@ -19,21 +18,14 @@ public final class Catalog: Sendable {
     public init(path: String, logger: Logger = Logger(label: "trapline.catalog")) throws {
         self.path = path
         self.logger = logger
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Persistent WAL: the -wal and -shm files stay after the last connection closes, so members of the
-            // trapline group, who may read but not create files in the state folder, can open the catalog
-            // read-only with sqlite3 even while trapline is stopped (sqlite.org/walformat.html).
-            var persist: CInt = 1
-            let code = withUnsafeMutablePointer(to: &persist) {
-                sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, $0)
-            }
-            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
-        }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try DatabasePool(path: path, busyTimeoutMilliseconds: 10_000) { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Persistent WAL: the -wal and -shm files stay after the last connection closes, so members of the
+                // trapline group, who may read but not create files in the state folder, can open the catalog
+                // read-only with sqlite3 even while trapline is stopped (sqlite.org/walformat.html).
+                try db.setFileControl(SQLITE_FCNTL_PERSIST_WAL, to: 1)
+            }
             try Migrations.migrator.migrate(pool)
         } catch {
             throw CatalogError(
@@ -48,7 +40,7 @@ public final class Catalog: Sendable {
         } catch let error as CatalogError {
             throw error
         } catch {
-            if let database = error as? DatabaseError, database.resultCode == .SQLITE_FULL { reclaimLog() }
+            if let sqlite = error as? SQLiteError, sqlite.primaryCode == SQLITE_FULL { reclaimLog() }
             throw CatalogError(.storage, "catalog write failed (\(what))", cause: error)
         }
     }
@@ -58,7 +50,7 @@ public final class Catalog: Sendable {
     /// with no room for the database to grow it fails, and the next failed write tries again.
     private func reclaimLog() {
         do {
-            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try pool.writeWithoutTransaction { db in try db.checkpointTruncate() }
         } catch {
             logger.debug("checkpoint after a full disk failed", metadata: ["error": "\(error)"])
         }

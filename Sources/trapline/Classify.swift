@@ -105,7 +105,7 @@ extension Classify {
     /// Parses `--levels`: one option per slice of the plan with that many slices.
     static func sliceOptions(_ text: String, _ metadata: ModelMetadata) throws -> (names: [String], unitLevels: [Int]) {
         let entries = text.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
+            $0.trimmingSpaces
         }
         let available = (0..<metadata.optionCount).map(metadata.optionName).joined(separator: ", ")
         guard let plan = metadata.slicePlan(nodes: entries.count) else {

@@ -70,7 +70,8 @@ enum ModelInfoText {
                 lines.append("  slice \(slice) units \(range.0)..<\(range.1):")
                 for option in 0..<m.optionCount {
                     let cost = m.cost(units: range.0..<range.1, option: option)
-                    var text = "    \(m.optionName(option).padding(toLength: 6, withPad: " ", startingAt: 0))"
+                    let name = m.optionName(option)
+                    var text = "    \(name)\(String(repeating: " ", count: max(0, 6 - name.count)))"
                     text += " \(millions(cost.parameters))M p / \(millions(cost.multiplyAdds))M madd"
                     if let curve = curves?[slice], option < curve.count {
                         text += ", \(m.accuracy?.metric ?? "accuracy") \(percent(curve[option]))"

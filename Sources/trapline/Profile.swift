@@ -43,7 +43,7 @@ struct Profile: AsyncParsableCommand {
         }
     }
 
-    var sizes: [Int] { batchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var sizes: [Int] { batchSizes.split(separator: ",").compactMap { Int($0.trimmingSpaces) } }
 
     func run() async throws {
         let config = try await options.load(extra: ["ring.node": node].compactMapValues { $0 })

@@ -40,7 +40,7 @@ public enum ConfigLoader {
         providers.append(EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "trapline"))
         if let file {
             do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+                providers.append(try await FileProvider<YAMLConfigSnapshot>(filePath: FilePath(file)))
             } catch {
                 throw ConfigError(key: "--config", "cannot read \(file): \(error)")
             }

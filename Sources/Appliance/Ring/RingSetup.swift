@@ -44,10 +44,11 @@ public enum RingSetup {
             try ring.validate(unitCount: model.unitCount)
         } catch let error as RingError {
             let key =
-                error.message.contains("ring.plan")
+                error.message.firstRange(of: "ring.plan") != nil
                 ? "ring.plan"
-                : error.message.contains("this node")
-                    ? "ring.node" : error.message.contains("ring.dataPortOffset") ? "ring.dataPortOffset" : "ring.nodes"
+                : error.message.firstRange(of: "this node") != nil
+                    ? "ring.node"
+                    : error.message.firstRange(of: "ring.dataPortOffset") != nil ? "ring.dataPortOffset" : "ring.nodes"
             throw ConfigError(key: key, error.message)
         }
         return ring

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import GRDB
 
 /// Options for a Camtrap DP export.
 public struct CamtrapDPOptions: Sendable {
@@ -62,9 +61,9 @@ enum CamtrapDPExport {
 
         /// Writes an observation row and notes its taxon (with the row's rank and vernacular name) for the
         /// package's taxonomic list.
-        mutating func addObservation(_ fields: [String?], _ row: Row) {
+        mutating func addObservation(_ fields: [String?], _ row: Row) throws {
             if let name = fields[9], !name.isEmpty, taxa[name] == nil {
-                taxa[name] = (row["taxonRank"], row["vernacularName"])
+                taxa[name] = try (row["taxonRank"], row["vernacularName"])
             }
             observations.row(fields)
         }
@@ -93,8 +92,8 @@ enum CamtrapDPExport {
                 """
         )
         for row in rows {
-            let id: String = row["deploymentID"]
-            guard let latitude = row["latitude"] as Double?, let longitude = row["longitude"] as Double? else {
+            let id: String = try row["deploymentID"]
+            guard let latitude = try row["latitude"] as Double?, let longitude = try row["longitude"] as Double? else {
                 throw CatalogError(
                     .export,
                     "deployment \(id) has no coordinates, which Camtrap DP requires; set them with: sqlite3 CATALOG "
@@ -107,14 +106,14 @@ enum CamtrapDPExport {
             )
             var fields = [String?](repeating: nil, count: deploymentColumns.count)
             fields[0] = id
-            fields[2] = row["locationName"]
+            fields[2] = try row["locationName"]
             fields[3] = "\(latitude)"
             fields[4] = "\(longitude)"
-            fields[5] = (row["coordinateUncertainty"] as Int?).map(String.init)
+            fields[5] = try (row["coordinateUncertainty"] as Int?).map(String.init)
             fields[6] = try timestamp(row["first"], options)
             fields[7] = try timestamp(row["last"], options)
-            fields[9] = row["cameraID"]
-            fields[10] = (row["cameraModel"] as String?).flatMap { $0.isEmpty ? nil : $0 }
+            fields[9] = try row["cameraID"]
+            fields[10] = try (row["cameraModel"] as String?).flatMap { $0.isEmpty ? nil : $0 }
             tables.deployments.row(fields)
         }
     }
@@ -127,12 +126,12 @@ enum CamtrapDPExport {
                 FROM media WHERE status != 'pending' AND mediaID NOT LIKE 'path:%' ORDER BY deploymentID, timeKey
                 """
         )
-        let relativePaths = relative(rows.map { $0["filePath"] as String }, root: options.root)
+        let relativePaths = try relative(rows.map { try $0["filePath"] as String }, root: options.root)
         for (row, relative) in zip(rows, relativePaths) {
             let time = try timestamp(row["timestamp"], options)
             tables.start = tables.start.isEmpty ? time : min(tables.start, time)
             tables.end = max(tables.end, time)
-            tables.media.row([
+            try tables.media.row([
                 row["mediaID"], row["deploymentID"], "activityDetection", time, relative, "false", row["fileName"],
                 row["fileMediatype"], nil, nil, row["error"],
             ])
@@ -149,19 +148,20 @@ enum CamtrapDPExport {
         )
         for row in rows {
             var fields = [String?](repeating: nil, count: observationColumns.count)
-            let mediaTime: String = row["mediaTime"]
-            fields[0] = row["observationID"]
-            fields[1] = row["deploymentID"]
-            fields[2] = row["mediaID"]
-            fields[3] = row["eventID"]
+            let mediaTime: String = try row["mediaTime"]
+            fields[0] = try row["observationID"]
+            fields[1] = try row["deploymentID"]
+            fields[2] = try row["mediaID"]
+            fields[3] = try row["eventID"]
             fields[4] = try timestamp(row["eventStart"] ?? mediaTime, options)
             fields[5] = try timestamp(row["eventEnd"] ?? mediaTime, options)
             fields[6] = "media"
-            fields[7] = row["observationType"]
-            fields[9] = row["scientificName"]
-            fields[10] = (row["count"] as Int?).map(String.init)
-            if let x = row["bboxX"] as Double?, let y = row["bboxY"] as Double?, let w = row["bboxWidth"] as Double?,
-                let h = row["bboxHeight"] as Double?
+            fields[7] = try row["observationType"]
+            fields[9] = try row["scientificName"]
+            fields[10] = try (row["count"] as Int?).map(String.init)
+            if let x = try row["bboxX"] as Double?, let y = try row["bboxY"] as Double?,
+                let w = try row["bboxWidth"] as Double?,
+                let h = try row["bboxHeight"] as Double?
             {
                 // Camtrap DP: bboxX and bboxY in 0...1, bboxWidth and bboxHeight in 1e-15...1.
                 fields[18] = "\(x)"
@@ -170,14 +170,14 @@ enum CamtrapDPExport {
                 fields[21] = "\(max(1e-15, h))"
             }
             fields[22] = "machine"
-            fields[23] = row["classifiedBy"]
+            fields[23] = try row["classifiedBy"]
             fields[24] = try timestamp(row["classificationTimestamp"], options)
-            fields[25] = (row["classificationProbability"] as Double?).map { "\($0)" }
+            fields[25] = try (row["classificationProbability"] as Double?).map { "\($0)" }
             // Camtrap DP tags are `key:value` pairs separated by `|`.
-            let levels: String = row["pruneLevels"] ?? ""
-            let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
-            fields[26] = "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
-            tables.addObservation(fields, row)
+            let levels: String = try row["pruneLevels"] ?? ""
+            let animal = try (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
+            fields[26] = try "pruneLevels:\(levels)|animalProbability:\(animal)|batchID:\(row["batchID"] ?? "")"
+            try tables.addObservation(fields, row)
         }
         try writeEventObservations(db, options, &tables)
     }
@@ -190,24 +190,25 @@ enum CamtrapDPExport {
             db, sql: "SELECT * FROM event_observations ORDER BY deploymentID, eventStart, eventID")
         for row in rows {
             var fields = [String?](repeating: nil, count: observationColumns.count)
-            fields[0] = row["observationID"]
-            fields[1] = row["deploymentID"]
-            fields[3] = row["eventID"]
+            fields[0] = try row["observationID"]
+            fields[1] = try row["deploymentID"]
+            fields[3] = try row["eventID"]
             fields[4] = try timestamp(row["eventStart"], options)
             fields[5] = try timestamp(row["eventEnd"], options)
             fields[6] = "event"
-            fields[7] = row["observationType"]
-            fields[9] = row["scientificName"]
-            fields[10] = (row["observationType"] as String?) == "blank" ? nil : "1"
+            fields[7] = try row["observationType"]
+            fields[9] = try row["scientificName"]
+            fields[10] = try (row["observationType"] as String?) == "blank" ? nil : "1"
             fields[22] = "machine"
-            fields[23] = row["classifiedBy"]
+            fields[23] = try row["classifiedBy"]
             fields[24] = try timestamp(row["classificationTimestamp"], options)
-            fields[25] = (row["classificationProbability"] as Double?).map { "\($0)" }
-            let animal = (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
+            fields[25] = try (row["classificationProbability"] as Double?).map { "\($0)" }
+            let animal = try (row["animalProbability"] as Double?).map { "\($0)" } ?? ""
             fields[26] =
+                try
                 "frames:\(row["frames"] ?? "")|animalFrames:\(row["animalFrames"] ?? "")|animalProbability:\(animal)"
             tables.eventObservations += 1
-            tables.addObservation(fields, row)
+            try tables.addObservation(fields, row)
         }
     }
 

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import GRDB
 
 /// The catalog as a MegaDetector batch output file (format 1.4), the format camera-trap tools (Timelapse,
 /// EcoAssist, the MegaDetector postprocessing scripts) read. trapline classifies whole frames and does not
@@ -90,18 +89,18 @@ public struct MegaDetectorExport: Encodable {
         var latest = ""
         let prefix = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
         for row in rows {
-            let path: String = row["filePath"]
+            let path: String = try row["filePath"]
             let file = prefix.flatMap { path.hasPrefix($0) ? String(path.dropFirst($0.count)) : nil } ?? path
-            guard (row["status"] as String) == "labeled" else {
-                images.append(
+            guard try (row["status"] as String) == "labeled" else {
+                try images.append(
                     Image(file: file, detections: nil, failure: "\(row["errorCode"] ?? ""): \(row["error"] ?? "")"))
                 continue
             }
-            classifier = row["classifiedBy"] ?? classifier
-            latest = max(latest, row["classificationTimestamp"] ?? "")
-            let type: String? = row["observationType"]
+            classifier = try row["classifiedBy"] ?? classifier
+            latest = try max(latest, row["classificationTimestamp"] ?? "")
+            let type: String? = try row["observationType"]
             if let category = ["human": "2", "vehicle": "3"][type ?? ""] {
-                let detection = Detection(
+                let detection = try Detection(
                     category: category, conf: row["classificationProbability"] ?? 0, classifications: [])
                 images.append(Image(file: file, detections: [detection], failure: nil))
                 continue
@@ -117,18 +116,19 @@ public struct MegaDetectorExport: Encodable {
             var classifications = top.map {
                 [ClassificationValue.category(String($0.index)), .confidence($0.probability)]
             }
-            if let name = row["scientificName"] as String?, !name.isEmpty {
+            if let name = try row["scientificName"] as String?, !name.isEmpty {
                 let id =
                     taxonCategories[name]
                     ?? String(Self.taxonCategoryBase + taxonCategories.count)
                 taxonCategories[name] = id
                 categories[id] = name
-                classifications.insert(
+                try classifications.insert(
                     [.category(id), .confidence(row["classificationProbability"] ?? 0)], at: 0)
             }
-            var detection = Detection(conf: row["animalProbability"] ?? 0, classifications: classifications)
-            if let x = row["bboxX"] as Double?, let y = row["bboxY"] as Double?, let w = row["bboxWidth"] as Double?,
-                let h = row["bboxHeight"] as Double?
+            var detection = try Detection(conf: row["animalProbability"] ?? 0, classifications: classifications)
+            if let x = try row["bboxX"] as Double?, let y = try row["bboxY"] as Double?,
+                let w = try row["bboxWidth"] as Double?,
+                let h = try row["bboxHeight"] as Double?
             {
                 detection.bbox = [x, y, w, h]
             }

@@ -1,10 +1,9 @@
-import GRDB
 
-/// The catalog's schema, versioned by GRDB's migrator (recorded in `grdb_migrations`). Table and column names
+/// The catalog's schema, versioned by `Migrator` (recorded in `grdb_migrations`). Table and column names
 /// follow Camtrap DP 1.0 where it has them, so `sqlite3 -csv` output maps straight onto its CSV files.
 enum Migrations {
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
+    static var migrator: Migrator {
+        var migrator = Migrator()
         migrator.registerMigration("v1-camtrap-tables", migrate: createTables)
         migrator.registerMigration("v1-views", migrate: createViews)
         migrator.registerMigration("v2-deployment-coordinates") { db in

@@ -17,7 +17,9 @@ public struct RingMember: Sendable, Equatable, CustomStringConvertible {
     /// Parses `name=host:port` (an IPv6 host in brackets: `pi1=[fd00::1]:7401`).
     /// - Throws: `RingError` with `badConfig` naming what is wrong.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "=", maxSplits: 1).map {
+            String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+        }
         guard parts.count == 2, !parts[0].isEmpty else {
             throw RingError(.badConfig, "\"\(text)\" is not name=host:port")
         }
@@ -35,7 +37,7 @@ public struct RingMember: Sendable, Equatable, CustomStringConvertible {
         self.init(name: parts[0], host: host, port: port)
     }
 
-    public var description: String { "\(name)=\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    public var description: String { "\(name)=\(host.contains(":" as Character) ? "[\(host)]" : host):\(port)" }
 }
 
 /// How nodes authenticate each other.
