@@ -11,7 +11,7 @@ scripts/check-foundation.sh .build/debug/trapline
 find Sources Tests Benchmarks/Sources Benchmarks/RingTransport Fuzz -name '*.swift' -not -path '*/Generated/*' -print0 |
     xargs -0 swift format lint --strict Package.swift Benchmarks/Package.swift
 (cd Training && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
-(cd Benchmarks && python3 -m ruff check ring faults && python3 -m ruff format --check ring faults >/dev/null)
+(cd Benchmarks && python3 -m ruff check ring faults footprint && python3 -m ruff format --check ring faults footprint >/dev/null)
 (cd Tests/Reference && python3 -m ruff check . && python3 -m ruff format --check . >/dev/null)
 # The README's local-ring lines, as written, in a fresh copy of the checkout (fixed ports 7401-7404, 7501-7504).
 ring_log=$(mktemp)

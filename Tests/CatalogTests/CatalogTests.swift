@@ -83,6 +83,21 @@ import Testing
         }
     }
 
+    /// A fresh catalog has no batches: its aggregates are NULL, which the summary and the status page read as
+    /// nothing yet, not as an error.
+    @Test func anEmptyCatalogSummarises() throws {
+        try withTemporaryDirectory { dir in
+            let catalog = try Catalog(path: dir.file("c.db"))
+            let summary = try catalog.summary()
+            #expect(summary.batches == 0 && summary.batchesMet == 0 && summary.pending == 0)
+            #expect(summary.meanLatencyMs == nil && summary.lastBatch == nil && summary.species.isEmpty)
+            let snapshot = try catalog.statusSnapshot(now: 1_000)
+            #expect(snapshot.slo.isEmpty && snapshot.latest.isEmpty && snapshot.controller.isEmpty)
+            #expect(try catalog.lastControllerEventID() == 0)
+            #expect(try catalog.integrityCheck() == "ok")
+        }
+    }
+
     /// A slice that ran a slice option is recorded by name, so `pruneLevels` and `levels` stay JSON arrays that
     /// sqlite3's JSON functions read: numbers for width levels, strings for options.
     @Test func sliceOptionsAreRecordedByName() throws {

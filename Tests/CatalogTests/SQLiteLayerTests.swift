@@ -48,6 +48,11 @@ import Testing
             #expect(throws: SQLiteError.self) { try row["absent"] as Int? }
             #expect(try row["whole"] as Int == 3)
             #expect(try row["half"] as String == "2.5")
+            // Where either subscript would do, the optional one is read: NULL is nil, not an error.
+            #expect(try (row["missing"] ?? "none") == "none")
+            func optionalNumber(_ value: Double?) -> Double? { value }
+            let maybe: Row? = row
+            #expect(try optionalNumber(maybe?["missing"]) == nil)
         }
     }
 
