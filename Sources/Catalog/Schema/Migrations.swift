@@ -1,4 +1,3 @@
-
 /// The catalog's schema, versioned by `Migrator` (recorded in `grdb_migrations`). Table and column names
 /// follow Camtrap DP 1.0 where it has them, so `sqlite3 -csv` output maps straight onto its CSV files.
 enum Migrations {
