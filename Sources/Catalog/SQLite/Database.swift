@@ -45,8 +45,8 @@ final class Database {
     /// - Throws: `SQLiteError`.
     func execute(sql: String, arguments: StatementArguments = []) throws {
         if let statement = try cachedStatement(sql) {
-            try bind(statement, arguments.values[...], sql: sql)
             defer { finish(statement) }
+            try bind(statement, arguments.values[...], sql: sql)
             while try step(statement, sql: sql) {}
             return
         }
