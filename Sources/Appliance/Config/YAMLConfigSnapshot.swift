@@ -21,10 +21,8 @@ final class YAMLConfigSnapshot: FileConfigSnapshot {
 
     var description: String { "\(providerName)[\(document.values.count) values]" }
 
-    var debugDescription: String {
-        let values = document.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return "\(providerName)[\(values.joined(separator: ", "))]"
-    }
+    /// The keys the file sets, without their values: the file may hold `http.passwordHash`.
+    var debugDescription: String { "\(providerName)[\(document.values.keys.sorted().joined(separator: ", "))]" }
 
     func value(forKey key: AbsoluteConfigKey, type: ConfigType) throws -> LookupResult {
         let name = key.components.joined(separator: ".")
