@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Checks the Debian package (run as root, after scripts/build-deb.sh):
+# Checks the Debian packages, trapline and trapline-model (run as root, after scripts/build-deb.sh):
 #  1. lintian: no errors (warnings are printed; each is fixed or overridden with a reason);
 #  2. systemd-analyze security of the unit: exposure at most 2.0;
 #  3. the man pages render with man -l;
-#  4. in a clean Debian 12 root made with debootstrap: install with its dependencies, trapline --version,
+#  4. in a clean Debian 12 root made with debootstrap: trapline refused without its model package, both
+#     installed with their dependencies, trapline --version,
 #     trapline classify on a sample photo, the service user and folders; an upgrade to a newer version keeps an
 #     edited conffile and the catalog; remove keeps configuration and state; purge removes them.
 # Prints each check with PASS or FAIL and exits non-zero when any failed.
@@ -17,15 +18,16 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
 deb=$(ls -1t dist/trapline_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -n 1)
-[[ -n $deb ]] || { echo "check-deb.sh: no package in dist/: run scripts/build-deb.sh first" >&2; exit 1; }
-echo "package: $deb"
+model_deb=$(ls -1t dist/trapline-model_*_all.deb 2>/dev/null | head -n 1)
+[[ -n $deb && -n $model_deb ]] || { echo "check-deb.sh: no packages in dist/: run scripts/build-deb.sh first" >&2; exit 1; }
+echo "packages: $deb $model_deb"
 
 for tool in lintian debootstrap; do
   command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$tool" >/dev/null
 done
 
 # 1. lintian
-lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1 || true)
+lintian_out=$(lintian --tag-display-limit 0 "$deb" "$model_deb" 2>&1 || true)
 echo "$lintian_out" | sed 's/^/  lintian: /'
 check "lintian reports no errors" bash -c "! grep -q '^E:' <<<\"\$1\"" _ "$lintian_out"
 
@@ -52,10 +54,15 @@ cp -a "$base/." "$root/"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
-cp "$deb" "$root/tmp/"
+cp "$deb" "$model_deb" "$root/tmp/"
 cp /usr/share/darknet/data/dog.jpg "$root/tmp/dog.jpg"
 in_root apt-get update -q >/dev/null
-check "install with apt (dependencies from Debian)" in_root apt-get install -y -q "/tmp/$(basename "$deb")"
+check "trapline alone is refused without its model package" bash -c \
+  "! chroot '$root' /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -q '/tmp/$(basename "$deb")' >/dev/null 2>&1"
+check "install with apt (dependencies from Debian)" \
+  in_root apt-get install -y -q "/tmp/$(basename "$deb")" "/tmp/$(basename "$model_deb")"
+check "the model comes from trapline-model" bash -c \
+  "chroot '$root' dpkg -S /usr/share/trapline/models/efficientnet-lite0.safetensors | grep -q '^trapline-model:'"
 check "trapline --version" in_root trapline --version
 check "trapline classify a sample photo" bash -c "chroot '$root' trapline classify /tmp/dog.jpg --top 1 | grep -q 'animal probability'"
 check "system user trapline exists" in_root getent passwd trapline
