@@ -73,6 +73,22 @@ final class Database {
         }
     }
 
+    /// Runs `body` in a transaction opened with `begin` (`BEGIN IMMEDIATE`, `BEGIN DEFERRED`): committed when it
+    /// returns, rolled back when it throws.
+    /// - Throws: `SQLiteError`, or what `body` throws.
+    func inTransaction<T>(_ begin: String, _ body: (Database) throws -> T) throws -> T {
+        try execute(sql: begin)
+        do {
+            let result = try body(self)
+            try execute(sql: "COMMIT")
+            return result
+        } catch {
+            // A failed COMMIT or statement may already have ended the transaction (sqlite.org/lang_transaction.html).
+            if isInsideTransaction { try? execute(sql: "ROLLBACK") }
+            throw error
+        }
+    }
+
     /// Runs a query and hands each row to `body`.
     /// - Throws: `SQLiteError`, or what `body` throws.
     func forEachRow(sql: String, arguments: StatementArguments, _ body: (Row) throws -> Void) throws {

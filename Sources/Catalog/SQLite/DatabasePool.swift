@@ -47,7 +47,7 @@ final class DatabasePool: @unchecked Sendable {
     /// throws.
     /// - Throws: `SQLiteError`, or what `body` throws.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try writerLock.withLock { try Self.inTransaction(writer, "BEGIN IMMEDIATE", body) }
+        try writerLock.withLock { try writer.inTransaction("BEGIN IMMEDIATE", body) }
     }
 
     /// Runs `body` on the writer outside any transaction (for checkpoints and migrations).
@@ -61,20 +61,7 @@ final class DatabasePool: @unchecked Sendable {
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         let reader = try takeReader()
         defer { putBack(reader) }
-        return try Self.inTransaction(reader, "BEGIN DEFERRED", body)
-    }
-
-    private static func inTransaction<T>(_ db: Database, _ begin: String, _ body: (Database) throws -> T) throws -> T {
-        try db.execute(sql: begin)
-        do {
-            let result = try body(db)
-            try db.execute(sql: "COMMIT")
-            return result
-        } catch {
-            // A failed COMMIT or statement may already have ended the transaction (sqlite.org/lang_transaction.html).
-            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-            throw error
-        }
+        return try reader.inTransaction("BEGIN DEFERRED", body)
     }
 
     private func takeReader() throws -> Database {
@@ -91,7 +78,8 @@ final class DatabasePool: @unchecked Sendable {
     }
 }
 
-/// A pthread mutex: the pool's callers are threads of every kind, and its bodies return any type.
+/// A pthread mutex: the pool's callers are threads of every kind, and its bodies return any type. (Swift's `Mutex`
+/// would hand the connection to each body as `inout sending`, which a body the caller passes in cannot accept.)
 private final class Lock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 

@@ -30,8 +30,7 @@ struct Migrator {
     private func apply(_ name: String, _ body: (Database) throws -> Void, _ db: Database) throws {
         try db.execute(sql: "PRAGMA foreign_keys = OFF")
         defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-        try db.execute(sql: "BEGIN IMMEDIATE")
-        do {
+        try db.inTransaction("BEGIN IMMEDIATE") { db in
             try body(db)
             if let broken = try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") {
                 let table: String = try broken["table"] ?? "?"
@@ -40,10 +39,6 @@ struct Migrator {
                     message: "migration \(name) leaves a row of \(table) with a broken reference")
             }
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [name])
-            try db.execute(sql: "COMMIT")
-        } catch {
-            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-            throw error
         }
     }
 }
