@@ -51,12 +51,3 @@ enum CLISupport {
 #if canImport(Glibc)
     import Glibc
 #endif
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs (Foundation's `trimmingCharacters(in:)` would bring
-    /// ICU into the binary: docs/footprint.md).
-    var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
-    }
-}

@@ -47,13 +47,10 @@ final class YAMLConfigSnapshot: FileConfigSnapshot {
         }
     }
 
+    /// Every item converted, or nil when one does not convert.
     private static func all<T>(_ items: [String], _ convert: (String) -> T?) -> [T]? {
-        var converted: [T] = []
-        for item in items {
-            guard let value = convert(item) else { return nil }
-            converted.append(value)
-        }
-        return converted
+        let converted = items.compactMap(convert)
+        return converted.count == items.count ? converted : nil
     }
 }
 

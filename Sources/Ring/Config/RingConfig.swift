@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Inference
 import RingWire
 
 /// One member of the ring.
@@ -17,9 +18,7 @@ public struct RingMember: Sendable, Equatable, CustomStringConvertible {
     /// Parses `name=host:port` (an IPv6 host in brackets: `pi1=[fd00::1]:7401`).
     /// - Throws: `RingError` with `badConfig` naming what is wrong.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: "=", maxSplits: 1).map {
-            String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-        }
+        let parts = text.split(separator: "=", maxSplits: 1).map(\.trimmingSpaces)
         guard parts.count == 2, !parts[0].isEmpty else {
             throw RingError(.badConfig, "\"\(text)\" is not name=host:port")
         }
