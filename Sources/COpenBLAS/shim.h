@@ -30,7 +30,10 @@ static inline unsigned long long COpenBLAS_xgetbv0(void) { return 0; }
 #include <sys/auxv.h>
 /// The kernel's AT_HWCAP bits for this process (arm64 Linux: asm/hwcap.h).
 static inline unsigned long COpenBLAS_hwcap(void) { return getauxval(AT_HWCAP); }
+/// AT_HWCAP2: the bits that did not fit in AT_HWCAP (SVE2 and later).
+static inline unsigned long COpenBLAS_hwcap2(void) { return getauxval(AT_HWCAP2); }
 #else
 static inline unsigned long COpenBLAS_hwcap(void) { return 0; }
+static inline unsigned long COpenBLAS_hwcap2(void) { return 0; }
 #endif
 #endif

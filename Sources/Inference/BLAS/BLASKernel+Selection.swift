@@ -23,39 +23,70 @@ extension BLASKernel {
     static let reasonVariable = "TRAPLINE_BLAS_REEXECUTED"
     static let coreVariable = "OPENBLAS_CORETYPE"
 
+    /// What to do about the kernel OpenBLAS loaded, before anything runs on it.
+    public enum Action: Sendable, Equatable {
+        /// Keep it; the selection says why.
+        case keep(Selection)
+        /// Re-execute with `OPENBLAS_CORETYPE` set to the kernel (unset when nil), for the reason given; `fatal`
+        /// when keeping the loaded kernel would stop the process with SIGILL at its first multiply.
+        case reexecute(kernel: String?, reason: String, fatal: Bool)
+    }
+
+    /// Decides about the loaded kernel.
+    /// - Parameters:
+    ///   - forced: `OPENBLAS_CORETYPE`, when someone set it.
+    ///   - current: The kernel OpenBLAS loaded (its own name, which for an alias is not the name set: OpenBLAS
+    ///     0.3.29 runs `cortexa72` as `cortexa57` and `neoversev2` as `neoversev1`).
+    ///   - cpu: What the CPU can run.
+    public static func decide(forced: String?, current: String, cpu: CPU) -> Action {
+        if let forced {
+            // Judged by the kernel actually loaded, whatever name brought it: a name OpenBLAS aliases to a kernel
+            // this CPU cannot run (`neoversev2` on a Raspberry Pi) is as fatal as the kernel's own name.
+            if !canRun(current, on: cpu) {
+                let named =
+                    forced.lowercased() == current.lowercased() ? forced : "\(forced) (OpenBLAS runs \(current))"
+                let reason = "\(coreVariable)=\(named) needs more than this CPU has (\(cpu.summary))"
+                return .reexecute(kernel: better(than: generic(on: cpu), on: cpu), reason: reason, fatal: true)
+            }
+            if forced.lowercased() == current.lowercased() {
+                return .keep(Selection(kernel: current, source: .environment, detail: cpu.summary))
+            }
+            // A name OpenBLAS did not take (unknown to it, or Cooperlake, which 0.3.21 cannot be forced to) left
+            // its own detection in force: decided below like any other detection.
+        }
+        guard let best = better(than: current, on: cpu) else {
+            return .keep(Selection(kernel: current, source: .openBLAS, detail: cpu.summary))
+        }
+        return .reexecute(kernel: best, reason: "OpenBLAS had chosen \(current) on \(cpu.summary)", fatal: false)
+    }
+
     /// Makes sure OpenBLAS runs the best kernel this CPU can run: call it first thing in `main`, before any thread
-    /// starts. When OpenBLAS fell back to a lower class of kernel, or `OPENBLAS_CORETYPE` names one the CPU cannot
-    /// run (it would die of SIGILL at the first multiply), the process re-executes itself with `OPENBLAS_CORETYPE`
-    /// set; this call then does not return. A kernel someone set and the CPU can run is kept.
+    /// starts. When OpenBLAS fell back to a lower class of kernel, or `OPENBLAS_CORETYPE` gave a kernel the CPU
+    /// cannot run (it would die of SIGILL at the first multiply), the process re-executes itself with
+    /// `OPENBLAS_CORETYPE` set; this call then does not return. A kernel someone set and the CPU can run is kept.
     /// - Returns: The kernel in use and why.
     public static func selectBeforeStart() -> Selection {
-        let cpu = CPU.detected
         let current = self.current
         if let reason = environment(reasonVariable) {
             // Decided once, before this process was re-executed; children start afresh.
             unsetenv(reasonVariable)
             return Selection(kernel: current, source: .trapline, detail: reason)
         }
-        // A name OpenBLAS did not take (unknown to it, or Cooperlake, which 0.3.21 cannot be forced to) left its
-        // own detection in force: decided below like any other detection.
-        if let forced = environment(coreVariable), forced.lowercased() == current.lowercased() {
-            if canRun(forced, on: cpu) {
-                return Selection(kernel: current, source: .environment, detail: cpu.summary)
+        let cpu = CPU.detected
+        switch decide(forced: environment(coreVariable), current: current, cpu: cpu) {
+        case .keep(let selection):
+            return selection
+        case .reexecute(let kernel, let reason, let fatal):
+            if let selection = reexecute(with: kernel, reason: reason) { return selection }
+            guard fatal else {
+                let detail = "could not re-execute with \(kernel ?? "OpenBLAS's own choice"); \(cpu.summary)"
+                return Selection(kernel: current, source: .openBLAS, detail: detail)
             }
-            let best = better(than: generic(on: cpu), on: cpu)
-            let reason = "\(coreVariable)=\(forced) needs more than this CPU has (\(cpu.summary))"
-            if let selection = reexecute(with: best, reason: reason) { return selection }
             // OpenBLAS is loaded with that kernel: its first multiply would stop the process with SIGILL.
             let message = "trapline: \(reason), and re-executing without it failed; unset \(coreVariable)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
             exit(1)
         }
-        guard let best = better(than: current, on: cpu) else {
-            return Selection(kernel: current, source: .openBLAS, detail: cpu.summary)
-        }
-        return reexecute(with: best, reason: "OpenBLAS had chosen \(current) on \(cpu.summary)")
-            ?? Selection(
-                kernel: current, source: .openBLAS, detail: "could not re-execute with \(best); \(cpu.summary)")
     }
 
     /// Re-executes this program with `OPENBLAS_CORETYPE=kernel` (unset when nil); returns nil when that failed.

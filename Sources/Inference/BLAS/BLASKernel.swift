@@ -26,9 +26,12 @@ public enum BLASKernel {
         public var avx512bf16 = false
         public var fma4 = false
         /// arm64: the ARMv8.1/8.2-A features that `-march=armv8.2-a` (OpenBLAS's `neoversen1` build) lets the
-        /// compiler use (CRC32, LSE atomics, rounding doubling multiplies, DC CVAP), and SVE.
+        /// compiler use (CRC32, LSE atomics, rounding doubling multiplies, DC CVAP); with ARMv8.3-A's JavaScript
+        /// conversion, complex multiply-add and RCpc loads as well (`-march=armv8.3-a`); SVE; SVE2.
         public var armv82 = false
+        public var armv83 = false
         public var sve = false
+        public var sve2 = false
 
         public init(architecture: Architecture) { self.architecture = architecture }
 
@@ -36,7 +39,7 @@ public enum BLASKernel {
         public var summary: String {
             let flags: [(Bool, String)] = [
                 (avx, "avx"), (fma, "fma"), (fma4, "fma4"), (avx2, "avx2"), (avx512, "avx512"),
-                (avx512bf16, "avx512bf16"), (armv82, "armv8.2"), (sve, "sve"),
+                (avx512bf16, "avx512bf16"), (armv82, "armv8.2"), (armv83, "armv8.3"), (sve, "sve"), (sve2, "sve2"),
             ]
             return ([architecture.rawValue] + flags.filter(\.0).map(\.1)).joined(separator: " ")
         }
@@ -72,7 +75,8 @@ public enum BLASKernel {
     /// OpenBLAS's generic kernel on `cpu`'s architecture: what `better(than:on:)` improves on from scratch.
     public static func generic(on cpu: CPU) -> String { cpu.architecture == .arm64 ? "armv8" : "Prescott" }
 
-    /// Whether `cpu` has what kernel `name` needs (false only for names known to need more).
+    /// Whether `cpu` has what kernel `name` needs. On x86-64 false only for names known to need more; on arm64
+    /// also false for names not known, since OpenBLAS's arm64 builds include SVE kernels that trap on a Pi.
     public static func canRun(_ name: String, on cpu: CPU) -> Bool {
         switch cpu.architecture {
         case .x86_64:
@@ -86,10 +90,19 @@ public enum BLASKernel {
             default: return true
             }
         case .arm64:
+            // What each of OpenBLAS 0.3.29's arm64 kernels was compiled for (Makefile.arm64's -march), checked under
+            // qemu-user, which traps what an emulated core lacks: on a Cortex-A72 and an A76, thunderx3t110 and
+            // every SVE kernel die of SIGILL (Tests/Arm64/kernels.py; docs/blas.md).
             switch name.lowercased() {
-            case "neoversen1", "tsv110": return cpu.armv82
-            case "neoversev1", "neoversen2": return cpu.sve
-            default: return true
+            case "armv8", "cortexa53", "cortexa57", "cortexa72", "cortexa73", "falkor", "thunderx", "thunderx2t99",
+                "emag8180":
+                return true
+            case "neoversen1", "tsv110", "cortexa55": return cpu.armv82
+            case "thunderx3t110": return cpu.armv83
+            case "neoversev1", "a64fx", "armv8sve": return cpu.sve
+            case "neoversen2", "neoversev2", "cortexa510", "cortexa710", "cortexx2", "armv9sme": return cpu.sve2
+            // A kernel this table does not know may need anything: OpenBLAS's own detection is safer.
+            default: return false
             }
         case .other:
             return true
@@ -145,11 +158,15 @@ extension BLASKernel.CPU {
 
     static func arm64() -> BLASKernel.CPU {
         var cpu = BLASKernel.CPU(architecture: .arm64)
-        // Linux's arm64 hwcap bits (uapi asm/hwcap.h): CRC32 7, ATOMICS 8, ASIMDRDM 12, DCPOP 16, SVE 22.
+        // Linux's arm64 hwcap bits (uapi asm/hwcap.h): CRC32 7, ATOMICS 8, ASIMDRDM 12, JSCVT 13, FCMA 14,
+        // LRCPC 15, DCPOP 16, SVE 22; in AT_HWCAP2, SVE2 1.
         let hwcap = UInt64(COpenBLAS_hwcap())
         let v82: UInt64 = (1 << 7) | (1 << 8) | (1 << 12) | (1 << 16)
+        let v83: UInt64 = v82 | (1 << 13) | (1 << 14) | (1 << 15)
         cpu.armv82 = hwcap & v82 == v82
+        cpu.armv83 = hwcap & v83 == v83
         cpu.sve = hwcap & (1 << 22) != 0
+        cpu.sve2 = cpu.sve && UInt64(COpenBLAS_hwcap2()) & (1 << 1) != 0
         return cpu
     }
 }
