@@ -3,21 +3,29 @@
 #  1. lintian: no errors (warnings are printed; each is fixed or overridden with a reason);
 #  2. systemd-analyze security of the unit: exposure at most 2.0;
 #  3. the man pages render with man -l;
-#  4. in a clean Debian 12 root made with debootstrap: trapline refused without its model package, both
-#     installed with their dependencies, trapline --version,
-#     trapline classify on a sample photo, the service user and folders; an upgrade to a newer version keeps an
-#     edited conffile and the catalog; remove keeps configuration and state; purge removes them.
+#  4. in a clean root (amd64: Debian 12 made with debootstrap; arm64: Debian trixie, the Pi's, run through
+#     binfmt and qemu-user): trapline refused without its model package, both installed with their dependencies,
+#     trapline --version, trapline classify on a sample photo, trapline run labels photos dropped into its watch
+#     folder, the service user and folders; an upgrade to a newer version keeps an edited conffile and the
+#     catalog; remove keeps configuration and state; purge removes them.
 # Prints each check with PASS or FAIL and exits non-zero when any failed.
+#   scripts/check-deb.sh [--arch amd64|arm64]   (default: this machine's; arm64 after scripts/build-deb-arm64.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "check-deb.sh: run as root (debootstrap and chroot)" >&2; exit 1; }
+arch=$(dpkg --print-architecture)
+case "${1:-}" in
+  --arch) arch=${2:?--arch needs amd64 or arm64} ;;
+  "") ;;
+  *) echo "check-deb.sh: unknown option $1 (--arch amd64|arm64)" >&2; exit 64 ;;
+esac
 
 failures=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
-deb=$(ls -1t dist/trapline_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -n 1)
+deb=$(ls -1t dist/trapline_*_"$arch".deb 2>/dev/null | head -n 1)
 model_deb=$(ls -1t dist/trapline-model_*_all.deb 2>/dev/null | head -n 1)
 [[ -n $deb && -n $model_deb ]] || { echo "check-deb.sh: no packages in dist/: run scripts/build-deb.sh first" >&2; exit 1; }
 echo "packages: $deb $model_deb"
@@ -41,11 +49,16 @@ for page in man/trapline.1 man/trapline.yaml.5; do
   check "man -l $page renders" bash -c "man -l '$page' 2>&1 >/dev/null | grep -q . && exit 1 || exit 0"
 done
 
-# 4. a clean Debian 12 root
-base=/var/tmp/trapline-bookworm-base
-if [[ ! -x $base/bin/bash ]]; then
-  echo "debootstrap into $base (first run only)"
-  debootstrap --variant=minbase bookworm "$base" >/dev/null
+# 4. a clean root
+if [[ $arch == arm64 ]]; then
+  # trixie arm64, made by the cross toolchain's setup; its programs run through binfmt_misc and qemu-user.
+  base=$(scripts/arm64/toolchain.sh)/base
+else
+  base=/var/tmp/trapline-bookworm-base
+  if [[ ! -x $base/bin/bash ]]; then
+    echo "debootstrap into $base (first run only)"
+    debootstrap --variant=minbase bookworm "$base" >/dev/null
+  fi
 fi
 root=$(mktemp -d /var/tmp/trapline-chroot.XXXXXX)
 cleanup() { umount "$root/proc" 2>/dev/null || true; [[ -n ${TRAPLINE_KEEP_CHROOT:-} ]] && echo "kept $root" || rm -rf "$root"; }
@@ -79,6 +92,21 @@ cp /usr/share/darknet/data/horses.jpg "$root/tmp/site/A05/"
 chroot --userspec=trapline:trapline "$root" sh -c 'umask 027; trapline ingest /tmp/site --catalog /var/lib/trapline/catalog.db' >/dev/null
 catalog_rows() { chroot "$root" sqlite3 /var/lib/trapline/catalog.db 'select count(*) from observations' 2>/dev/null || echo 0; }
 in_root apt-get install -y -q sqlite3 >/dev/null
+# The daemon as the service runs it: trapline run watches a folder; photos dropped there get labels in its catalog.
+in_root install -d -o trapline -g trapline /tmp/watch /tmp/run-state
+chroot --userspec=trapline:trapline "$root" /usr/bin/env TRAPLINE_HTTP_LISTEN=off OPENBLAS_NUM_THREADS=1 \
+  trapline run --watch /tmp/watch --catalog /tmp/run-state/catalog.db >"$root/tmp/run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 120); do grep -q scanning "$root/tmp/run.log" 2>/dev/null && break; sleep 1; done
+in_root install -d -o trapline -g trapline /tmp/watch/B01
+cp /usr/share/darknet/data/horses.jpg /usr/share/darknet/data/eagle.jpg "$root/tmp/watch/B01/"
+run_rows() { chroot "$root" sqlite3 /tmp/run-state/catalog.db "select count(*) from observations" 2>/dev/null || echo 0; }
+for _ in $(seq 300); do (($(run_rows) >= 2)) && break; sleep 1; done
+check "trapline run labels dropped photos into its catalog ($(run_rows) of 2)" test "$(run_rows)" -ge 2
+kill -TERM "$run_pid" 2>/dev/null || true
+check "trapline run exits 0 on SIGTERM" wait "$run_pid"
+check "sqlite3 reads the labels" bash -c "chroot '$root' sqlite3 /tmp/run-state/catalog.db \
+  \"select scientificName from observations where observationType = 'animal'\" | grep -q ."
 # Group members read the catalog read-only; persistent WAL keeps the -shm file they cannot create. (A root
 # sqlite3 session closing last would remove it again until trapline next opens the catalog.)
 in_root useradd --create-home alice

@@ -82,7 +82,9 @@ import Testing
     @Test func normalizationUsesMeanAndScale() throws {
         let image = try RGBImage(width: 2, height: 1, pixels: [127, 255, 0, 63, 191, 128])
         let values = image.normalized(mean: SIMD3(repeating: 127), scale: SIMD3(repeating: 128))
-        #expect(values == [0, 1, -127.0 / 128, -0.5, 0.5, 1.0 / 128])
+        // Typed apart: Swift 6.2.3 (the arm64 build's compiler) cannot infer the literal's type inside #expect.
+        let expected: [Float] = [0, 1, -127.0 / 128, -0.5, 0.5, 1.0 / 128]
+        #expect(values == expected)
         var small = [Float](repeating: 0, count: 5)
         _ = small.withUnsafeMutableBufferPointer { buffer in
             #expect(throws: ImagingError.self) {
