@@ -13,15 +13,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 model=$repo/Models/efficientnet-lite0.safetensors
 work=$(mktemp -d /tmp/trapline-mixed-ring.XXXXXX)
 pids=()
+# shellcheck source=Tests/Shell/nodes.sh
+source "$repo/Tests/Shell/nodes.sh"
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 20); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 1
-  done
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  stop_nodes 20 "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT

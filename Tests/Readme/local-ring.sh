@@ -13,16 +13,11 @@ binary=$(realpath "${1:-$repo/.build/debug/trapline}")
 
 work=$(mktemp -d /tmp/trapline-readme-ring.XXXXXX)
 pids=()
+# shellcheck source=Tests/Shell/nodes.sh
+source "$repo/Tests/Shell/nodes.sh"
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # A node gets 15 s to finish its batch and exit; then it is killed, so a stuck one cannot hang the test run.
-  for _ in $(seq 15); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 1
-  done
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  # A node gets 15 s to finish its batch and exit; then it is killed.
+  stop_nodes 15 "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
