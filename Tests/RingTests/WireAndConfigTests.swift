@@ -143,12 +143,18 @@ import Testing
         }
     }
 
+    /// An int8 payload's header (the channel count, little-endian) followed by `count` zero bytes. A helper rather
+    /// than literals joined with `+`: Swift 6.2.3 (the arm64 build's compiler) gives up type-checking those.
+    static func int8Payload(channels: UInt8, zeros count: Int) -> [UInt8] {
+        [channels, 0, 0, 0] + [UInt8](repeating: 0, count: count)
+    }
+
     @Test(arguments: [
         [UInt8](),  // no header
-        [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12),  // zero channels
-        [5, 0, 0, 0] + [UInt8](repeating: 0, count: 20 + 12),  // 5 channels do not divide 12 values
-        [2, 0, 0, 0] + [UInt8](repeating: 0, count: 8 + 11),  // one value short
-        [2, 0, 0, 0] + [UInt8](repeating: 0, count: 8 + 13),  // one byte too many
+        int8Payload(channels: 0, zeros: 12),  // zero channels
+        int8Payload(channels: 5, zeros: 20 + 12),  // 5 channels do not divide 12 values
+        int8Payload(channels: 2, zeros: 8 + 11),  // one value short
+        int8Payload(channels: 2, zeros: 8 + 13),  // one byte too many
     ])
     func aMalformedInt8PayloadIsRefused(bytes: [UInt8]) {
         var output = [Float](repeating: 0, count: 12)
