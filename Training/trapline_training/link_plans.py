@@ -5,8 +5,8 @@ r"""Slice plans that know the links: the model file's plans against plans that a
 Per image: each unit's cost is the model file's `unitCostsMs`; sending the activation entering unit b costs
 its size (height x width x channels x the encoding's bytes) times `--ms-per-mb`. The default, 2.7 ms per MB, is
 what hop 1 of the framed stream cost on loopback under mutual TLS (encode, transport and decode: 3.23 ms for
-a batch of 8 in float16, 1.2 MB; docs/benchmarks.md, "The ring's per-hop overhead"). Prints, for 2 to 8 nodes, both plans
-and the slowest stage each gives, compute and link together.
+a batch of 8 in float16, 1.2 MB; docs/benchmarks.md, "The ring's per-hop overhead"). Prints, for 2 to 8 nodes,
+both plans and the slowest stage each gives, compute and link together.
 """
 
 from __future__ import annotations
