@@ -120,7 +120,8 @@ import Testing
             let step = (own.map { abs(values[$0]) }.max() ?? 0) / 127
             for index in own {
                 // Half a step from rounding to the nearest, plus float32 rounding of the scale and the product.
-                #expect(abs(back[index] - values[index]) <= step / 2 + abs(values[index]) * 4 * .ulpOfOne)
+                let bound: Float = step / 2 + abs(values[index]) * 4 * .ulpOfOne
+                #expect(abs(back[index] - values[index]) <= bound)
             }
         }
         #expect(stride(from: 2, to: values.count, by: 4).allSatisfy { back[$0] == 0 })  // the zero channels
