@@ -38,10 +38,18 @@ bundle=$cache/build/tests/aarch64-unknown-linux-gnu/debug/traplinePackageTests.x
 status=0
 for cpu in cortex-a72 cortex-a76; do
   echo "test-suites.sh: $cpu"
-  # The suites find their fixtures relative to the checkout they run in, as under swift test.
-  (cd "$PWD" && env QEMU_CPU=$cpu QEMU_LD_PREFIX="$cache/sysroot" OPENBLAS_NUM_THREADS=1 \
-    "$bundle" --testing-library swift-testing --filter "$filter" 2>&1 |
-    grep -v -E '^◇ |^✔ Test [^r]|^✔ Test r[^u]') || status=1
+  # The suites find their fixtures and the reference scripts by their source paths, which are the builder's
+  # /src: in a mount namespace of its own the copy it built from is mounted there (the mount point is made here
+  # when missing, and removed again).
+  # LD_LIBRARY_PATH: the sysroot's libopenblas.so.0 links through /etc/alternatives, which qemu's prefix skips;
+  # a test bundle links the Swift runtime dynamically, from the sysroot's arm64 Swift.
+  made_src=0
+  [[ -e /src ]] || { mkdir /src && made_src=1; }
+  env QEMU_CPU=$cpu QEMU_LD_PREFIX="$cache/sysroot" OPENBLAS_NUM_THREADS=1 NO_COLOR=1 \
+    LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu/openblas-pthread:/usr/libexec/swift/lib/swift/linux \
+    unshare -m sh -c "mount --bind '$src' /src && cd /src && exec '$bundle' --testing-library swift-testing \
+      --filter '$filter'" 2>&1 | grep -v -E '^◇ |^✔ Test [^r]|^✔ Test r[^u]' || status=1
+  ((made_src)) && rmdir /src
 done
 scripts/arm64/test-emulated.sh --full .build/debug/trapline || status=1
 exit "$status"
