@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "trapline", targets: ["trapline"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Labels", targets: ["Labels"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "RingWire", targets: ["RingWire"]),
@@ -71,6 +72,13 @@ let package = Package(
         .target(
             name: "Inference",
             dependencies: ["COpenBLAS", "Imaging", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: numeric
+        ),
+        // What to write: the labeller (roll-up, observation types), bursts' crops and events, a site's own head. The
+        // engine computes; this module decides.
+        .target(
+            name: "Labels",
+            dependencies: ["COpenBLAS", "Imaging", "Inference", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: numeric
         ),
         .target(
@@ -139,7 +147,7 @@ let package = Package(
         .target(
             name: "Appliance",
             dependencies: [
-                "Imaging", "Inference", "Catalog", "Ingest", "Ring", "Control", "StatusPage",
+                "Imaging", "Inference", "Labels", "Catalog", "Ingest", "Ring", "Control", "StatusPage",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -154,6 +162,7 @@ let package = Package(
             dependencies: [
                 "Imaging",
                 "Inference",
+                "Labels",
                 "Catalog",
                 "Ingest",
                 "Appliance",
@@ -196,7 +205,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "ApplianceTests", dependencies: ["Appliance", "Control", "Inference", "Ring", "TestSupport"],
+            name: "ApplianceTests",
+            dependencies: ["Appliance", "Control", "Inference", "Labels", "Ring", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "InferenceTests", dependencies: ["Inference", "Imaging", "TestSupport"], exclude: ["Fixtures"],
@@ -216,11 +226,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "LabelsTests", dependencies: ["Labels", "Inference", "Imaging", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: strict),
         .testTarget(
             name: "StatusPageTests", dependencies: ["StatusPage", "Catalog", "Imaging", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "TraplineTests", dependencies: ["trapline", "Inference", "TestSupport"], swiftSettings: strict),
+            name: "TraplineTests", dependencies: ["trapline", "Inference", "Labels", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -3,6 +3,7 @@ import FoundationEssentials
 import Imaging
 import Inference
 import Ingest
+import Labels
 
 struct Bursts: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import Appliance
 import Catalog
 import Imaging
 import Inference
+import Labels
 
 /// What `trapline bursts --json` prints (the contract `trapline_training.burst_eval` reads).
 struct BurstsReport: Encodable {

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Imaging
 import Inference
+import Labels
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Imaging
 import Inference
+import Labels
 
 /// The JSON shape of `trapline classify --json`.
 struct ClassifyReport: Encodable {

@@ -1,5 +1,6 @@
 import Catalog
 import Inference
+import Labels
 import Testing
 
 @testable import Appliance

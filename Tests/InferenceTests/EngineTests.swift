@@ -101,24 +101,6 @@ import Testing
             #expect(error.code == .invalidArgument)
         }
     }
-
-    @Test func labelerSoftmaxTopKAndBlank() throws {
-        let metadata = try Self.model().metadata
-        var logits = [Float](repeating: 0, count: 1000)
-        logits[335] = 10  // fox squirrel: an animal
-        let squirrel = try Labeler(metadata: metadata, topK: 3).label(logits[...])
-        #expect(squirrel.top.map(\.index).first == 335)
-        #expect(squirrel.top.count == 3)
-        #expect(!squirrel.isBlank && squirrel.animalProbability > 0.9)
-        logits[335] = 0
-        logits[990] = 10  // buckeye: not an animal
-        let plant = try Labeler(metadata: metadata).label(logits[...])
-        #expect(plant.isBlank && plant.animalProbability < 0.1)
-        let total = Labeler.softmax(logits[...]).reduce(0, +)
-        // 1000 float32 terms summed in order err by at most 999 * 2^-24 = 6e-5 of their sum (Higham's gamma_n),
-        // and each exp and division by a few ulp (1e-7) more.
-        #expect(abs(total - 1) < 1e-4)
-    }
 }
 
 enum BLASTestsSupport {

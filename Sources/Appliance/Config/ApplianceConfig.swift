@@ -1,4 +1,5 @@
 import Inference
+import Labels
 
 /// Everything `trapline run` is configured by. Keys are dotted (`batch.maxSize`); see Configs/trapline.yaml.
 public struct ApplianceConfig: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Catalog
 import Ingest
+import Labels
 
 /// What labels a formed batch: the whole network on this node (`LabelingStage`) or the ring
 /// (`RingLabelingStage`).

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Imaging
 import Inference
 import Ingest
+import Labels
 import StatusPage
 
 /// Labels formed batches with the whole network on this node, off the cooperative thread pool: decoding and

@@ -1,6 +1,7 @@
 import Catalog
 import FoundationEssentials
 import Ingest
+import Labels
 import Logging
 import ServiceLifecycle
 import StatusPage

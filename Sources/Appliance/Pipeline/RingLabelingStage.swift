@@ -4,6 +4,7 @@ import FoundationEssentials
 import Imaging
 import Inference
 import Ingest
+import Labels
 import Ring
 import StatusPage
 import SystemPackage

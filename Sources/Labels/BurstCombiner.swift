@@ -1,4 +1,5 @@
 import Imaging
+import Inference
 
 /// One frame's labels: the whole frame's, the best crop's, and the one written.
 public struct FrameLabel: Sendable {

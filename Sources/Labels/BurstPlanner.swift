@@ -1,4 +1,5 @@
 import Imaging
+import Inference
 import SystemPackage
 
 /// A frame to label and the burst it was shot in.

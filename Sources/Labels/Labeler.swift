@@ -1,3 +1,5 @@
+import Inference
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -101,14 +103,14 @@ public struct Labeler: Sendable {
         let animals = zip(types, lineages).map { type, lineage in type == .animal ? lineage : [] }
         guard !names.isEmpty else { return animals }
         guard let taxonomy = metadata.taxonomy else {
-            throw InferenceError.argument(
+            throw InferenceError(.invalidArgument, 
                 "labels.taxa needs a model with a taxonomy; \(metadata.name) has none")
         }
         var wanted = Set<Int>()
         for name in names {
             let key = name.trimmingSpaces.lowercased()
             guard let index = taxonomy.taxa.firstIndex(where: { $0.name.lowercased() == key }) else {
-                throw InferenceError.argument(
+                throw InferenceError(.invalidArgument, 
                     "\"\(name)\" is not a taxon of \(metadata.name)'s taxonomy "
                         + "(give scientific names of taxa it has classes under, such as Vulpes vulpes, Ardeidae "
                         + "or Bovidae)")
@@ -223,14 +225,4 @@ public struct Labeler: Sendable {
 
 extension Float {
     fileprivate func exp() -> Float { expf(self) }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs, for names and lists typed by people (config values,
-    /// command-line lists). Foundation's `trimmingCharacters(in:)` would bring ICU into the binary
-    /// (docs/footprint.md).
-    public var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
-    }
 }

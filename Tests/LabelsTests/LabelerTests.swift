@@ -2,12 +2,15 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Inference
+import Inference
+
+@testable import Labels
 
 /// The written label: observation types, the roll-up along the bundled model's taxonomy, a site's species list.
 /// Logits are built from chosen probabilities (the logarithms), so the expected sums are known exactly.
 @Suite struct LabelerTests {
-    static let metadata: ModelMetadata? = try? EngineTests.model().metadata
+    static let modelPath = Fixtures.repositoryRoot.appendingPathComponent("Models/efficientnet-lite0.safetensors").path
+    static let metadata: ModelMetadata? = try? Model.load(path: modelPath).metadata
 
     /// Logits whose softmax gives `chosen` their probabilities, 1e-7 to every other class, and what is left to
     /// rapeseed (class 984, a plant: neither animal, person nor vehicle).
@@ -115,5 +118,23 @@ import Testing
         let label = try Labeler(metadata: bare).label(Self.logits([335: 0.8])[...])
         #expect(label.observationType == .animal)
         #expect(label.written.scientificName == bare.classes.names[335] && label.written.taxonRank == nil)
+    }
+
+    @Test func labelerSoftmaxTopKAndBlank() throws {
+        let metadata = try #require(Self.metadata)
+        var logits = [Float](repeating: 0, count: 1000)
+        logits[335] = 10  // fox squirrel: an animal
+        let squirrel = try Labeler(metadata: metadata, topK: 3).label(logits[...])
+        #expect(squirrel.top.map(\.index).first == 335)
+        #expect(squirrel.top.count == 3)
+        #expect(!squirrel.isBlank && squirrel.animalProbability > 0.9)
+        logits[335] = 0
+        logits[990] = 10  // buckeye: not an animal
+        let plant = try Labeler(metadata: metadata).label(logits[...])
+        #expect(plant.isBlank && plant.animalProbability < 0.1)
+        let total = Labeler.softmax(logits[...]).reduce(0, +)
+        // 1000 float32 terms summed in order err by at most 999 * 2^-24 = 6e-5 of their sum (Higham's gamma_n),
+        // and each exp and division by a few ulp (1e-7) more.
+        #expect(abs(total - 1) < 1e-4)
     }
 }

@@ -1,4 +1,5 @@
 import Imaging
+import Inference
 import SystemPackage
 
 /// Classifies JPEG files end to end: prepare (decode, orient, crop, resize), normalise into a reused batch
