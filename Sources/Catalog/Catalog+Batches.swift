@@ -136,7 +136,7 @@ extension Catalog {
     ) -> StatementArguments {
         [
             label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
-            label.isBlank ? nil : 1, result.modelName, at, label.probability, label.animalProbability,
+            label.isBlank ? nil : 1, label.classifiedBy ?? result.modelName, at, label.probability, label.animalProbability,
             label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
             label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
         ]
@@ -175,12 +175,15 @@ extension Catalog {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT o.observationType, o.classScores FROM observations o JOIN media m ON m.mediaID = o.mediaID
+                    SELECT o.observationType, o.classScores, o.scientificName
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID
                     WHERE m.eventID = ? ORDER BY m.timeKey
                     """,
                 arguments: [event])
             let frames = try rows.map {
-                try EventFrame(observationType: $0["observationType"], classScores: $0["classScores"])
+                try EventFrame(
+                    observationType: $0["observationType"], classScores: $0["classScores"],
+                    scientificName: $0["scientificName"])
             }
             guard !frames.isEmpty, let label = eventLabeler(frames) else { continue }
             let span = try Row.fetchOne(
@@ -199,7 +202,7 @@ extension Catalog {
                 arguments: [
                     "event-" + event, event, span?["deploymentID"] as String?, span?["first"] as String?,
                     span?["last"] as String?, label.observationType, label.scientificName, label.taxonRank,
-                    label.vernacularName, label.classIndex, result.modelName, at, label.probability,
+                    label.vernacularName, label.classIndex, label.classifiedBy ?? result.modelName, at, label.probability,
                     label.animalProbability, frames.count, frames.filter { $0.observationType == "animal" }.count,
                     label.topClassesJSON, result.modelID,
                 ])

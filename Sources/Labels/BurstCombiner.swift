@@ -39,12 +39,20 @@ public struct BurstCombiner: Sendable {
     ///   - batch: The planned batch.
     ///   - logits: One row of logits per slot, in the batch's slot order.
     /// - Returns: Per frame, its label or why it failed.
-    public func combine(_ batch: BurstBatch, logits: [ArraySlice<Float>]) -> [Result<FrameLabel, ImagingError>] {
+    ///   - features: With a site head, one row of pooled features per slot; the site head reads the row of the
+    ///     image (whole frame or crop) that named the frame.
+    ///   - headLevel: The width level the network's head ran at.
+    public func combine(
+        _ batch: BurstBatch, logits: [ArraySlice<Float>], features: [ArraySlice<Float>]? = nil, headLevel: Int? = nil
+    ) -> [Result<FrameLabel, ImagingError>] {
         precondition(logits.count == batch.slots.count, "one row of logits per slot")
+        precondition(features == nil || features!.count == batch.slots.count, "one row of features per slot")
         var whole: [Int: [Float]] = [:]
         var crops: [Int: [(box: Int, probabilities: [Float])]] = [:]
         var carried: [Int: [Float]] = [:]
-        for (slot, row) in zip(batch.slots, logits) {
+        var slotOf: [BurstSlot: Int] = [:]
+        for (index, (slot, row)) in zip(batch.slots, logits).enumerated() {
+            slotOf[slot] = index
             switch slot {
             case .whole(let frame): whole[frame] = Labeler.softmax(row)
             case .crop(let frame, let box): crops[frame, default: []].append((box, Labeler.softmax(row)))
@@ -57,8 +65,18 @@ public struct BurstCombiner: Sendable {
             guard let probabilities = whole[index] else {
                 return .failure(ImagingError(.corrupt, "the frame was not classified", path: plan.frame.path))
             }
-            return .success(
-                label(plan, whole: probabilities, crops: crops[index] ?? [], carried: carried[index]))
+            var result = label(plan, whole: probabilities, crops: crops[index] ?? [], carried: carried[index])
+            if let features, labeler.siteHead != nil {
+                // The row of the image whose label was kept: a crop's, the carried crop's, or the whole frame's.
+                let slot: BurstSlot =
+                    result.labelBox.map { box in
+                        slotOf[.crop(frame: index, box: box)] != nil
+                            ? .crop(frame: index, box: box) : .carried(frame: index)
+                    } ?? .whole(frame: index)
+                result.combined = labeler.withSiteHead(
+                    result.combined, features: slotOf[slot].map { features[$0] }, level: headLevel)
+            }
+            return .success(result)
         }
     }
 
@@ -107,24 +125,95 @@ public struct BurstCombiner: Sendable {
         labeler.typeMasses(probabilities).animal
     }
 
-    /// An event's label: the mean of the probabilities of its frames that show an animal, a person or a
-    /// vehicle (each as kept in the catalog: its `scoreCount` most probable classes), labelled as one image and
-    /// typed by the largest of the three masses; blank when every frame is.
+    /// An event's label (docs/taxonomy.md). Its type and top classes come from the mean of the probabilities of
+    /// its frames that show an animal, a person or a vehicle (each as kept in the catalog: its `scoreCount` most
+    /// probable classes), typed by the largest of the three masses, unless most of those frames are of another
+    /// type; blank when every frame is. An animal event's taxon is the frames' vote (`eventTaxon`).
     /// - Parameter frames: The event's frame labels.
     /// - Returns: The event's label, nil for no frames.
     public func eventLabel(_ frames: [FrameLabel]) -> ImageLabel? {
         let kept = frames.filter { $0.combined.observationType != .blank }.map {
             Self.dense(Self.topScores($0.probabilities), classes: $0.probabilities.count)
         }
-        return eventLabel(probabilities: kept, frames: frames.count)
+        let votes = frames.map { EventVote(type: $0.combined.observationType, scientificName: $0.combined.written.scientificName) }
+        return eventLabel(probabilities: kept, frames: frames.count, votes: votes)
+    }
+
+    /// One frame's written label, as an event counts it.
+    public struct EventVote: Sendable, Equatable {
+        public var type: ObservationType
+        public var scientificName: String?
+
+        public init(type: ObservationType, scientificName: String?) {
+            self.type = type
+            self.scientificName = scientificName
+        }
+    }
+
+    /// An animal event's taxon: the deepest taxon that more than half of its animal frames support, a frame
+    /// supporting its written taxon and every taxon above it. A lone odd frame is one vote against the others'
+    /// shared taxa: `Aves` five times, `Egretta albus` twice, `Animalia` three times and `Chondrichthyes` once
+    /// give `Aves` (7 of 11 animal frames), and a clear majority that agrees on a taxon always gets it or
+    /// something deeper. Its probability is the share of animal frames that support it.
+    /// - Parameter votes: The event's frames.
+    /// - Returns: The taxon, nil when no frame is an animal with a name.
+    public func eventTaxon(_ votes: [EventVote]) -> WrittenLabel? {
+        let animals = votes.filter { $0.type == .animal }.compactMap(\.scientificName)
+        guard !animals.isEmpty else { return nil }
+        var support: [String: Int] = [:]
+        var depth: [String: Int] = [:]
+        var lineages: [String: [String]] = [:]
+        for name in animals {
+            let chain = lineages[name] ?? [name] + labeler.lineage(of: name)
+            lineages[name] = chain
+            var seen = Set<String>()
+            for (position, taxon) in chain.enumerated() where seen.insert(taxon).inserted {
+                support[taxon, default: 0] += 1
+                // A taxon's depth: how many taxa lie above it on the chain that names it.
+                depth[taxon] = max(depth[taxon] ?? 0, chain.count - 1 - position)
+            }
+        }
+        let majority = support.filter { 2 * $0.value > animals.count }
+        // The deepest; between equally deep ones (names from two sources), the better supported, then by name.
+        guard
+            let best = majority.keys.max(by: { a, b in
+                (depth[a]!, majority[a]!, b) < (depth[b]!, majority[b]!, a)
+            })
+        else { return nil }
+        let (rank, vernacular) = labeler.describe(best)
+        return WrittenLabel(
+            scientificName: best, taxonRank: rank, vernacularName: vernacular,
+            probability: Float(majority[best]!) / Float(animals.count))
     }
 
     /// An event's label from the probabilities of its non-blank frames.
     /// - Parameters:
     ///   - probabilities: One vector per frame that is not blank.
     ///   - frames: How many frames the event has in all.
+    ///   - votes: The frames' written labels, when known: they decide the type when most frames are of one, and
+    ///     an animal event's taxon (`eventTaxon`).
     /// - Returns: The label, nil for an event without frames.
-    public func eventLabel(probabilities: [[Float]], frames: Int) -> ImageLabel? {
+    public func eventLabel(probabilities: [[Float]], frames: Int, votes: [EventVote] = []) -> ImageLabel? {
+        guard var label = meanLabel(probabilities: probabilities, frames: frames) else { return nil }
+        let shown = votes.filter { $0.type != .blank }
+        guard !shown.isEmpty else { return label }
+        var counts: [ObservationType: Int] = [:]
+        for vote in shown { counts[vote.type, default: 0] += 1 }
+        if let (type, count) = counts.max(by: { $0.value < $1.value }), 2 * count > shown.count,
+            type != label.observationType
+        {
+            label.observationType = type
+            if type != .animal {
+                label.written = WrittenLabel(
+                    scientificName: nil, taxonRank: nil, vernacularName: label.written.vernacularName,
+                    probability: Float(count) / Float(shown.count))
+            }
+        }
+        if label.observationType == .animal, let taxon = eventTaxon(votes) { label.written = taxon }
+        return label
+    }
+
+    private func meanLabel(probabilities: [[Float]], frames: Int) -> ImageLabel? {
         guard frames > 0 else { return nil }
         let classes = labeler.metadata.classes.names.count
         guard !probabilities.isEmpty else {

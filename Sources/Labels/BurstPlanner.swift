@@ -53,7 +53,7 @@ public struct BurstSettings: Sendable, Equatable {
 }
 
 /// What the model has to see for a frame: the whole frame, or the crop around one of its moving regions.
-public enum BurstSlot: Sendable, Equatable {
+public enum BurstSlot: Sendable, Hashable {
     case whole(frame: Int)
     case crop(frame: Int, box: Int)
     /// The crop at the box of the nearest frame of the burst that had one, for a frame where nothing moved

@@ -17,6 +17,7 @@ public final class ImageClassifier {
     public let batchSize: Int
     private var batchInput: [Float]
     private var batchLogits: [Float]
+    private var batchFeatures: [Float]
 
     /// Creates a classifier.
     /// - Parameters:
@@ -40,6 +41,7 @@ public final class ImageClassifier {
         self.batchInput = [Float](repeating: 0, count: self.batchSize * engine.shape(atBoundary: 0).count)
         self.batchLogits = [Float](
             repeating: 0, count: self.batchSize * engine.shape(atBoundary: engine.model.unitCount).count)
+        self.batchFeatures = [Float](repeating: 0, count: self.batchSize * engine.featureCount)
     }
 
     /// Classifies files, in order.
@@ -86,11 +88,26 @@ public final class ImageClassifier {
     /// - Returns: One row of logits per image, in order.
     /// - Throws: `ImagingError` for an image of the wrong size, `InferenceError` for invalid levels.
     public func logits(for images: [RGBImage], unitLevels: [Int]) throws -> [[Float]] {
+        try outputs(for: images, unitLevels: unitLevels, features: false).logits
+    }
+
+    /// Runs the network over model-sized images, `batchSize` at a time, keeping each image's pooled features too.
+    /// - Parameters:
+    ///   - images: Images at the model's input size.
+    ///   - unitLevels: One level index per unit.
+    ///   - features: Whether to keep the pooled features (else `features` is empty).
+    /// - Returns: One row of logits and one of features per image, in order.
+    /// - Throws: `ImagingError` for an image of the wrong size, `InferenceError` for invalid levels.
+    public func outputs(for images: [RGBImage], unitLevels: [Int], features: Bool) throws
+        -> (logits: [[Float]], features: [[Float]])
+    {
         let perImage = engine.shape(atBoundary: 0).count
         let units = engine.model.unitCount
         let classes = engine.shape(atBoundary: units).count
+        let width = engine.featureCount
         let spec = preparer.spec
         var rows: [[Float]] = []
+        var featureRows: [[Float]] = []
         rows.reserveCapacity(images.count)
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let chunk = images[start..<min(images.count, start + batchSize)]
@@ -103,20 +120,31 @@ public final class ImageClassifier {
             }
             try batchInput.withUnsafeBufferPointer { input in
                 try batchLogits.withUnsafeMutableBufferPointer { logits in
-                    try engine.run(input, batch: chunk.count, units: 0..<units, levels: unitLevels, into: logits)
+                    try batchFeatures.withUnsafeMutableBufferPointer { pooled in
+                        try engine.run(
+                            input, batch: chunk.count, units: 0..<units, levels: unitLevels, into: logits,
+                            features: features ? pooled : nil)
+                    }
                 }
             }
-            for slot in 0..<chunk.count { rows.append(Array(batchLogits[(slot * classes)..<((slot + 1) * classes)])) }
+            for slot in 0..<chunk.count {
+                rows.append(Array(batchLogits[(slot * classes)..<((slot + 1) * classes)]))
+                if features { featureRows.append(Array(batchFeatures[(slot * width)..<((slot + 1) * width)])) }
+            }
         }
-        return rows
+        return (rows, featureRows)
     }
 
     private func run(
         _ batch: [(index: Int, image: PreparedImage)], unitLevels: [Int], into outcomes: inout [Outcome?]
     ) throws {
-        let rows = try logits(for: batch.map(\.image.image), unitLevels: unitLevels)
-        for (item, row) in zip(batch, rows) {
-            outcomes[item.index] = .labeled(labeler.label(row[...]), item.image)
+        let site = labeler.siteHead != nil
+        let (rows, features) = try outputs(for: batch.map(\.image.image), unitLevels: unitLevels, features: site)
+        for (position, (item, row)) in zip(batch, rows).enumerated() {
+            let label = labeler.label(row[...])
+            outcomes[item.index] = .labeled(
+                site ? labeler.withSiteHead(label, features: features[position][...], level: unitLevels.last) : label,
+                item.image)
         }
     }
 }

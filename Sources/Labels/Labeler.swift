@@ -45,6 +45,8 @@ public struct ImageLabel: Sendable, Equatable {
     public var written: WrittenLabel
     /// True when no animal, person or vehicle reaches the blank threshold.
     public var isBlank: Bool { observationType == .blank }
+    /// Whether a site head wrote the label (else the model's own classes and roll-up did).
+    public var bySiteHead = false
 }
 
 /// Turns logits into labels: softmax, top-K, the animal/human/vehicle masses, the blank decision, and the
@@ -65,6 +67,8 @@ public struct Labeler: Sendable {
     /// The ranks the roll-up walks, deepest first, before it settles for `animal`.
     static let rollupRanks = ["species", "genus", "family", "order", "class"]
     public static let defaultRollupThreshold: Float = 0.5
+    /// A site's own head over the pooled features (`trapline learn`): where it is confident, its class is written.
+    public var siteHead: SiteHead?
 
     /// Creates a labeller.
     /// - Parameters:
@@ -211,6 +215,69 @@ public struct Labeler: Sendable {
         let kingdom = taxonomy.taxa.first { $0.rank == "kingdom" && $0.name == "Animalia" }
         return WrittenLabel(
             scientificName: kingdom?.name, taxonRank: kingdom?.rank, vernacularName: "animal", probability: animalMass)
+    }
+
+    /// A label with the site head's say: where the model saw an animal or nothing (never a person or a vehicle,
+    /// which the site head was not taught) and the site head's most probable class reaches its threshold, that
+    /// class is written (`blank` makes the frame blank); otherwise the model's label stands (docs/taxonomy.md).
+    /// - Parameters:
+    ///   - label: The model's label.
+    ///   - features: The pooled features of the image the label came from.
+    ///   - level: The head unit's width level.
+    /// - Returns: The label written.
+    public func withSiteHead(_ label: ImageLabel, features: ArraySlice<Float>?, level: Int?) -> ImageLabel {
+        guard let siteHead, let features, !features.isEmpty,
+            label.observationType == .animal || label.observationType == .blank
+        else {
+            return label
+        }
+        let p = siteHead.probabilities(features, level: level)
+        guard let best = p.indices.max(by: { p[$0] < p[$1] }), p[best] >= siteHead.threshold else { return label }
+        let chosen = siteHead.classes[best]
+        var result = label
+        result.bySiteHead = true
+        if chosen.isBlank {
+            result.observationType = .blank
+            result.written = WrittenLabel(scientificName: nil, taxonRank: nil, vernacularName: nil, probability: p[best])
+        } else {
+            result.observationType = .animal
+            result.written = WrittenLabel(
+                scientificName: chosen.scientificName, taxonRank: chosen.taxonRank, vernacularName: chosen.vernacularName,
+                probability: p[best])
+        }
+        return result
+    }
+
+    /// The taxa above a scientific name, nearest first: from the site head's classes where it names one, then
+    /// from the model's taxonomy. Empty for a name neither knows.
+    public func lineage(of name: String) -> [String] {
+        if let siteClass = siteHead?.classes.first(where: { $0.scientificName == name }) { return siteClass.lineage }
+        if let siteClass = siteHead?.classes.first(where: { $0.lineage.contains(name) }),
+            let at = siteClass.lineage.firstIndex(of: name)
+        {
+            return Array(siteClass.lineage[(at + 1)...])
+        }
+        guard let taxonomy = metadata.taxonomy, let index = taxonomy.taxa.firstIndex(where: { $0.name == name }) else {
+            return []
+        }
+        var names: [String] = []
+        var at = taxonomy.taxa[index].parent
+        while let parent = at {
+            names.append(taxonomy.taxa[parent].name)
+            at = taxonomy.taxa[parent].parent
+        }
+        return names
+    }
+
+    /// A taxon's rank and English name, from the site head's classes or the model's taxonomy.
+    public func describe(_ name: String) -> (rank: String?, vernacular: String?) {
+        if let siteClass = siteHead?.classes.first(where: { $0.scientificName == name }) {
+            return (siteClass.taxonRank, siteClass.vernacularName)
+        }
+        if let taxon = metadata.taxonomy?.taxa.first(where: { $0.name == name }) {
+            return (taxon.rank, taxon.vernacular.flatMap { $0.isEmpty ? nil : $0 })
+        }
+        return (nil, nil)
     }
 
     /// A numerically stable softmax.

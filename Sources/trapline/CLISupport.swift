@@ -40,8 +40,13 @@ enum CLISupport {
 
     /// Loads the model named by `--model`, or the default one, as a one-line CLI error when it fails.
     static func loadModel(_ explicit: String?) throws -> Model {
+        try locateModel(explicit).model
+    }
+
+    /// Loads the model as `loadModel` does, with its path and its file's SHA-256.
+    static func locateModel(_ explicit: String?) throws -> (model: Model, path: String, sha256: String) {
         do {
-            return try ModelLocator.load(explicit, environment: environment, executable: CommandLine.arguments[0]).model
+            return try ModelLocator.load(explicit, environment: environment, executable: CommandLine.arguments[0])
         } catch let error as ConfigError {
             throw CLIError(error.message)
         }

@@ -53,6 +53,12 @@ struct Classify: ParsableCommand {
                 "An unlisted animal class's probability goes to the deepest taxon above it that holds a listed one."))
     var taxa: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "A site head (`trapline learn`): its class is written where it is confident.",
+            discussion: "Elsewhere the model's own label stands; people and vehicles are always the model's."))
+    var siteHead: String?
+
     @Option(help: "Model file (default: $TRAPLINE_MODEL, the installed model, or the source tree's Models/).")
     var model: String?
 
@@ -71,20 +77,30 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CLISupport.loadModel(model)
+        let located = try CLISupport.locateModel(model)
+        let loaded = located.model
         let widths = loaded.metadata.pruneLevels
         guard let levelIndex = widths.firstIndex(where: { abs($0 - level) < 1e-9 }) else {
             throw ValidationError(
                 "--level \(level) is not one of this model's levels: \(widths.map { "\($0)" }.joined(separator: ", "))")
         }
         let siteTaxa = (taxa ?? "").split(separator: ",").map { String($0) }.filter { !$0.allSatisfy(\.isWhitespace) }
-        let labeler: Labeler
+        var labeler: Labeler
         do {
             labeler = try Labeler(
                 metadata: loaded.metadata, topK: top, blankThreshold: blankThreshold, rollupThreshold: rollupThreshold,
                 taxa: siteTaxa)
         } catch let error as InferenceError {
             throw ValidationError("--taxa: \(error.message)")
+        }
+        if let siteHead {
+            do {
+                let head = try SiteHead.load(path: siteHead)
+                try head.check(modelID: located.sha256, featureCount: loaded.metadata.units.last?.features ?? 0)
+                labeler.siteHead = head
+            } catch let error as InferenceError {
+                throw CLIError("--site-head: \(error.message)")
+            }
         }
         let classifier = ImageClassifier(engine: Engine(model: loaded, threads: threads), labeler: labeler, crop: crop)
         let options = try levels.map { try Self.sliceOptions($0, loaded.metadata) }

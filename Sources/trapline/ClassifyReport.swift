@@ -21,6 +21,8 @@ struct ClassifyReport: Encodable {
         var observationType: String?
         /// The label the catalog would write: scientific name, rank, vernacular name, probability.
         var label: WrittenLabel?
+        /// Which head wrote the label: `model`, or `site` (with `--site-head`).
+        var head: String?
     }
 
     var level: Double
@@ -36,7 +38,8 @@ struct ClassifyReport: Encodable {
             case .labeled(let label, _):
                 return Image(
                     path: path, ok: true, top: label.top, animalProbability: label.animalProbability,
-                    blank: label.isBlank, observationType: label.observationType.rawValue, label: label.written)
+                    blank: label.isBlank, observationType: label.observationType.rawValue, label: label.written,
+                    head: label.bySiteHead ? "site" : "model")
             case .failed(let error):
                 return Image(
                     path: path, ok: false, error: ErrorField(code: error.code.description, message: error.message))
@@ -58,7 +61,8 @@ enum ClassifyText {
             return "\(path)\n  error   [\(error.code)] \(error.message)"
         case .labeled(let label, _):
             var lines = [path]
-            lines.append("  \(written(label))  animal probability \(percent(label.animalProbability))")
+            let by = label.bySiteHead ? "  (site head)" : ""
+            lines.append("  \(written(label))  animal probability \(percent(label.animalProbability))\(by)")
             for score in label.top {
                 lines.append(
                     "  \(percent(score.probability).padded(7)) \(score.index.description.padded(4)) \(score.name)")

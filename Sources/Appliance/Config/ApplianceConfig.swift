@@ -23,6 +23,8 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var rollupThreshold = Double(Labeler.defaultRollupThreshold)
     /// A site's species list: scientific names at any rank; empty for every taxon the model knows.
     public var taxa: [String] = []
+    /// A site head file (`trapline learn`): its classes are written where it is confident; nil for none.
+    public var siteHeadPath: String?
     /// Whether frames are localised against their burst and their moving regions classified (docs/localisation.md).
     public var localise = true
     /// The animal mass a moving region's crop needs for its frame to be an animal.

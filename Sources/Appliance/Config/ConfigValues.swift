@@ -33,6 +33,7 @@ struct ConfigValues {
         if let blank = c.taxa.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
             throw ConfigError(key: "labels.taxa", "entry \(blank + 1) is empty")
         }
+        if let path = try string("labels.siteHead") { c.siteHeadPath = path.isEmpty ? nil : path }
         c.localise = try bool("labels.localise") ?? c.localise
         c.cropThreshold = try double("labels.cropThreshold", in: 0...1) ?? c.cropThreshold
         c.stillThreshold = try double("labels.stillThreshold", in: 0...1) ?? c.stillThreshold

@@ -40,7 +40,7 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         self.levelIndex = index
         self.levelFraction = model.metadata.pruneLevels[index]
         self.thumbnails = thumbnails
-        let labeler = try Labeler(config: config, metadata: model.metadata)
+        let labeler = try Labeler(config: config, metadata: model.metadata, modelID: modelID)
         classifier = ImageClassifier(
             engine: Engine(model: model, threads: config.threads),
             labeler: labeler,
@@ -72,8 +72,12 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     func labelNow(_ batch: FormedBatch) throws -> BatchResult {
         let start = Date().timeIntervalSince1970
         let planned = planner.plan(batch.items.map(BurstFrame.init))
-        let logits = try classifier.logits(for: planned.inputs, unitLevels: unitLevels)
-        let (labels, failures) = Self.records(batch, planned, combiner.combine(planned, logits: logits.map { $0[...] }))
+        let site = combiner.labeler.siteHead != nil
+        let outputs = try classifier.outputs(for: planned.inputs, unitLevels: unitLevels, features: site)
+        let results = combiner.combine(
+            planned, logits: outputs.logits.map { $0[...] }, features: site ? outputs.features.map { $0[...] } : nil,
+            headLevel: unitLevels.last)
+        let (labels, failures) = Self.records(batch, planned, results, labeler: combiner.labeler)
         for (item, plan) in zip(batch.items, planned.frames) {
             thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
         }
@@ -89,15 +93,17 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
     }
 
     /// A batch's catalog records from its frames' labels.
-    static func records(_ batch: FormedBatch, _ planned: BurstBatch, _ results: [Result<FrameLabel, ImagingError>])
-        -> (labels: [LabelRecord], failures: [FailureRecord])
-    {
+    static func records(
+        _ batch: FormedBatch, _ planned: BurstBatch, _ results: [Result<FrameLabel, ImagingError>],
+        labeler: Labeler? = nil
+    ) -> (labels: [LabelRecord], failures: [FailureRecord]) {
         var labels: [LabelRecord] = []
         var failures: [FailureRecord] = []
         for (item, result) in zip(batch.items, results) {
             switch result {
             case .success(let frame):
                 var label = record(item.mediaID, frame)
+                label.classifiedBy = labeler?.classifiedBy(frame.combined)
                 label.contextFrames = max(1, item.burst.count)
                 label.relabel = item.relabel
                 labels.append(label)
@@ -142,9 +148,14 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
 }
 
 extension Labeler {
-    /// The labeller the configuration asks for.
-    /// - Throws: `ConfigError` (`labels.taxa`) naming a taxon the model's taxonomy lacks.
-    init(config: ApplianceConfig, metadata: ModelMetadata) throws {
+    /// The labeller the configuration asks for, with its site head.
+    /// - Parameters:
+    ///   - config: The labels' settings.
+    ///   - metadata: The model's metadata.
+    ///   - modelID: The model file's SHA-256, which a site head must have been learned with.
+    /// - Throws: `ConfigError` (`labels.taxa`) naming a taxon the model's taxonomy lacks; (`labels.siteHead`) for a
+    ///   site head that cannot be read or was learned with another model.
+    init(config: ApplianceConfig, metadata: ModelMetadata, modelID: String) throws {
         do {
             try self.init(
                 metadata: metadata, topK: config.topK, blankThreshold: Float(config.blankThreshold),
@@ -152,6 +163,21 @@ extension Labeler {
         } catch let error as InferenceError {
             throw ConfigError(key: "labels.taxa", error.message)
         }
+        if let path = config.siteHeadPath {
+            do {
+                let head = try SiteHead.load(path: path)
+                try head.check(modelID: modelID, featureCount: metadata.units.last?.features ?? 0)
+                siteHead = head
+            } catch let error as InferenceError {
+                throw ConfigError(key: "labels.siteHead", error.message)
+            }
+        }
+    }
+
+    /// What the catalog records as `classifiedBy` for a label: the model, and the site head when it wrote it.
+    func classifiedBy(_ label: ImageLabel) -> String? {
+        guard label.bySiteHead, let siteHead else { return nil }
+        return "\(metadata.name) + site head \(siteHead.name)"
     }
 }
 
@@ -199,7 +225,15 @@ extension BurstCombiner {
             // Frames labelled before the catalog kept class scores cannot be averaged: no event label then.
             guard kept.count == shown.count else { return nil }
             let vectors = kept.map { BurstCombiner.dense($0, classes: classes) }
-            return eventLabel(probabilities: vectors, frames: frames.count).map { LabelingStage.record("", $0) }
+            let votes = frames.map {
+                EventVote(type: ObservationType(rawValue: $0.observationType) ?? .blank, scientificName: $0.scientificName)
+            }
+            return eventLabel(probabilities: vectors, frames: frames.count, votes: votes).map {
+                var record = LabelingStage.record("", $0)
+                // With a site head, the frames' votes may carry its names: the event says both wrote it.
+                record.classifiedBy = labeler.siteHead.map { "\(labeler.metadata.name) + site head \($0.name)" }
+                return record
+            }
         }
     }
 

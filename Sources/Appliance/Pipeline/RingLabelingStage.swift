@@ -52,7 +52,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         preparer.thumbnailWidth = thumbnails == nil ? nil : ThumbnailStore.width
         self.preparer = preparer
         self.thumbnails = thumbnails
-        labeler = try Labeler(config: config, metadata: model.metadata)
+        labeler = try Labeler(config: config, metadata: model.metadata, modelID: modelID)
         var burstPreparer = preparer
         burstPreparer.maxFileBytes = config.maxFileBytes
         planner = BurstPlanner(preparer: burstPreparer, settings: config.burstSettings)
@@ -77,6 +77,8 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         // Whole frames and crops go round the ring in batches no larger than the nodes take; the controller
         // sees every one of them, crops included.
         var logits: [ArraySlice<Float>] = []
+        let site = labeler.siteHead != nil
+        var features: [ArraySlice<Float>]? = site ? [] : nil
         var first: RingResult?
         var attempts = 0
         var hopTimings: [String: Double] = [:]
@@ -84,11 +86,18 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         for chunk in stride(from: 0, to: planned.slots.count, by: chunkSize) {
             let count = min(chunkSize, planned.slots.count - chunk)
             let input = try normalise(planned.inputs[chunk..<(chunk + count)])
-            let result = try await head.infer(input, batch: count, deadline: batch.deadline)
+            let result = try await head.infer(input, batch: count, deadline: batch.deadline, features: site)
             await control?.observe(result, batchSize: count, decodeMs: decodeMs)
             decodeMs = 0
             for slot in 0..<count {
                 logits.append(result.logits[(slot * result.classes)..<((slot + 1) * result.classes)])
+            }
+            if site {
+                // A chunk without features (a node of an older trapline) is labelled by the model alone.
+                let width = result.featureCount
+                for slot in 0..<count {
+                    features?.append(width > 0 ? result.features[(slot * width)..<((slot + 1) * width)] : [])
+                }
             }
             first = first ?? result
             attempts += result.attempts
@@ -100,7 +109,11 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
                 hopTimings["\(hop.node).encode", default: 0] += hop.encodeMs / 1000
             }
         }
-        let (labels, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: logits))
+        // The head unit's level: the last slice's option, as the unit's level index.
+        let units = metadata.units.count
+        let headLevel = first?.sliceLevels.last.map { metadata.unitLevels((units - 1)..<units, option: $0)[0] }
+        let results = combiner.combine(planned, logits: logits, features: features, headLevel: headLevel)
+        let (labels, failures) = LabelingStage.records(batch, planned, results, labeler: labeler)
         timings.merge(hopTimings) { $1 }
         timings["attempts"] = Double(attempts)
         return BatchResult(

@@ -30,6 +30,8 @@ public struct LabelRecord: Sendable, Equatable {
     public var contextFrames = 0
     /// Whether this replaces the frame's earlier label (its burst was incomplete when it was first labelled).
     public var relabel = false
+    /// What wrote the label, when not the model alone (a site head): `classifiedBy`; the model's name when nil.
+    public var classifiedBy: String?
     /// The label's probabilities, most probable classes first, as compact JSON `[[index, p], ...]` (the
     /// 32 largest): what an event's label is made from.
     public var classScores = "[]"
@@ -79,11 +81,14 @@ public struct EventFrame: Sendable, Equatable {
     public var observationType: String
     /// The frame's `LabelRecord.classScores`.
     public var classScores: String
+    /// The frame's written taxon, if any: an animal event's taxon is its frames' vote.
+    public var scientificName: String?
 
     /// Creates an event frame.
-    public init(observationType: String, classScores: String) {
+    public init(observationType: String, classScores: String, scientificName: String? = nil) {
         self.observationType = observationType
         self.classScores = classScores
+        self.scientificName = scientificName
     }
 }
 

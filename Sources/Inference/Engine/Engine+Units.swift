@@ -1,6 +1,7 @@
 extension Engine {
     func runUnit(
-        _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, batch: Int
+        _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, batch: Int,
+        features: UnsafeMutablePointer<Float>? = nil
     ) {
         let (input, output) = (shapes[index], shapes[index + 1])
         if level == model.metadata.skipLevel {
@@ -22,7 +23,9 @@ extension Engine {
             case .block(let residual, let levels):
                 runBlock(levels[level], residual: residual, chunkSource, chunkDestination, images, input, output)
             case .head(let levels):
-                runHead(levels[level], chunkSource, chunkDestination, images, input)
+                runHead(
+                    levels[level], chunkSource, chunkDestination, images, input,
+                    features: features.map { $0 + first * featureCount })
             }
             first += images
         }
@@ -86,7 +89,7 @@ extension Engine {
 
     private func runHead(
         _ weights: HeadLevel, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, _ images: Int,
-        _ input: ActivationShape
+        _ input: ActivationShape, features pooledOut: UnsafeMutablePointer<Float>?
     ) {
         let features = workspace.scratchA.baseAddress!
         let pixels = input.height * input.width
@@ -94,6 +97,14 @@ extension Engine {
         let pooled = workspace.scratchB.baseAddress!
         Pooling.average(features, images: images, pixels: pixels, channels: weights.conv.outChannels, into: pooled)
         Pointwise.run(pooled, rows: images, weights.classifier, into: destination, epilogue: .linear)
+        if let features = pooledOut {
+            let (kept, width) = (weights.conv.outChannels, featureCount)
+            for image in 0..<images {
+                let row = features + image * width
+                row.update(from: pooled + image * kept, count: kept)
+                row.advanced(by: kept).update(repeating: 0, count: width - kept)
+            }
+        }
     }
 }
 

@@ -24,6 +24,9 @@ public final class Engine {
         BLAS.setThreadCount(self.threads)
     }
 
+    /// Values in one image's pooled features (the head's width at full width; 0 for a model without a head).
+    public var featureCount: Int { model.metadata.units.last?.features ?? 0 }
+
     /// The activation shape of one image entering unit `boundary`; `unitCount` gives the logits' shape.
     public func shape(atBoundary boundary: Int) -> ActivationShape { shapes[boundary] }
 
@@ -35,19 +38,30 @@ public final class Engine {
     ///   - units: A non-empty range of unit indices.
     ///   - levels: A level index for each unit of the range, in order.
     ///   - output: Room for `batch` activations of the shape leaving the range (the logits after the head).
+    ///   - features: When given (the range must end with the head), room for `batch` rows of `featureCount` values:
+    ///     each image's pooled features, the layer the classifier reads. A pruned head fills its kept channels
+    ///     (the first ones) and leaves zeros in the others.
     /// - Throws: `InferenceError` with `invalidArgument` when the arguments do not fit the model.
     public func run(
         _ input: UnsafeBufferPointer<Float>, batch: Int, units: Range<Int>, levels: [Int],
-        into output: UnsafeMutableBufferPointer<Float>
+        into output: UnsafeMutableBufferPointer<Float>, features: UnsafeMutableBufferPointer<Float>? = nil
     ) throws {
         try validate(input: input.count, batch: batch, units: units, levels: levels, output: output.count)
+        if let features {
+            guard units.upperBound == model.unitCount, features.count >= batch * featureCount else {
+                throw InferenceError.argument(
+                    "pooled features need a range that ends with the head and room for \(batch) x \(featureCount)")
+            }
+        }
         guard let inputBase = input.baseAddress, let outputBase = output.baseAddress else { return }
         workspace.ensure(batch: batch, model: model)
         var source = inputBase
         for (step, unit) in units.enumerated() {
             let isLast = unit == units.upperBound - 1
             let destination = isLast ? outputBase : (step % 2 == 0 ? workspace.ping : workspace.pong).baseAddress!
-            runUnit(unit, level: levels[step], source, destination, batch: batch)
+            runUnit(
+                unit, level: levels[step], source, destination, batch: batch,
+                features: isLast ? features?.baseAddress : nil)
             source = UnsafePointer(destination)
         }
     }

@@ -61,9 +61,10 @@ public actor RingHead {
     ///   - input: `batch` normalised images (NHWC float32), the model's input.
     ///   - batch: Images.
     ///   - deadline: The batch's deadline (seconds since 1970), carried for the nodes' information.
+    ///   - features: Whether the last hop should return each image's pooled features as well (for a site head).
     /// - Returns: The logits and the trace.
     /// - Throws: `CancellationError` when the head stops first.
-    public func infer(_ input: [Float], batch: Int, deadline: Double) async throws -> RingResult {
+    public func infer(_ input: [Float], batch: Int, deadline: Double, features: Bool = false) async throws -> RingResult {
         guard !stopped else { throw CancellationError() }
         let id = nextID
         nextID += 1
@@ -76,6 +77,7 @@ public actor RingHead {
         message.data = input.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float32) }
         message.head = config.node
         message.sliceBounds = config.plan.map(UInt32.init)
+        message.wantFeatures = features
         return try await withCheckedThrowingContinuation { continuation in
             pending[id] = Pending(message: message, continuation: continuation)
             Task { await self.dispatch(id) }
@@ -178,8 +180,20 @@ public actor RingHead {
         let hops = logits.trace.indices.map {
             HopRecord(logits.trace[$0], previous: $0 > 0 ? logits.trace[$0 - 1] : nil)
         }
-        entry.continuation.resume(
-            returning: RingResult(logits: values, classes: classes, hops: hops, attempts: Int(entry.attempt) + 1))
+        var result = RingResult(logits: values, classes: classes, hops: hops, attempts: Int(entry.attempt) + 1)
+        // Pooled features, when asked for and sent whole (a node of an older trapline sends none: the labels are
+        // then the model's alone).
+        let featureCount = Int(logits.featureCount)
+        if entry.message.wantFeatures, featureCount > 0, logits.features.count == batch * featureCount * 4 {
+            var features = [Float](repeating: 0, count: batch * featureCount)
+            if (try? features.withUnsafeMutableBufferPointer({
+                try ActivationCodec.decode(logits.features, as: .float32, into: $0)
+            })) != nil {
+                result.features = features
+                result.featureCount = featureCount
+            }
+        }
+        entry.continuation.resume(returning: result)
         return false
     }
 

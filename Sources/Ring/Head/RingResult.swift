@@ -37,6 +37,9 @@ public struct RingResult: Sendable {
     public var hops: [HopRecord]
     /// Times the batch was sent (1 unless a node failed on its way).
     public var attempts: Int
+    /// Each image's pooled features, when the head asked for them (`featureCount` per image); else empty.
+    public var features: [Float] = []
+    public var featureCount = 0
 
     /// The level each slice ran at, by slice index.
     public var sliceLevels: [Int] {

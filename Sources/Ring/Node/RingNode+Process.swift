@@ -18,7 +18,9 @@ extension RingNode {
         }
         let decodeMs = Self.elapsedMs(since: &clock)
         let started = Self.unixMs()
-        let output = try await runner.run(input, batch: batch, units: units, levels: levels)
+        let last = Int(message.hopIndex) == message.route.count - 1
+        let output = try await runner.run(
+            input, batch: batch, units: units, levels: levels, features: last && message.wantFeatures)
         let finished = Self.unixMs()
         record(serviceMs: output.sliceMs.reduce(0, +))
         var trace = Trapline_Ring_V1_HopTrace()
@@ -41,6 +43,10 @@ extension RingNode {
             logits.batch = message.batch
             logits.classes = UInt32(output.values.count / batch)
             logits.data = output.values.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float32) }
+            if !output.features.isEmpty {
+                logits.features = output.features.withUnsafeBufferPointer { ActivationCodec.encode($0, as: .float32) }
+                logits.featureCount = UInt32(output.features.count / batch)
+            }
             trace.encodeMs = Self.elapsedMs(since: &clock)
             logits.trace = message.trace + [trace]
             await deliver(logits, to: message.head)

@@ -9,6 +9,8 @@ struct HopOutput: Sendable {
     var sliceIndices: [Int]
     var sliceLevels: [Int]
     var sliceMs: [Double]
+    /// Each image's pooled features, when asked for and the hop ends with the network's head; else empty.
+    var features: [Float] = []
 }
 
 /// Runs a hop's units on this node's engine, one slice at a time at each slice's level, on a dedicated
@@ -49,27 +51,37 @@ final class SliceRunner: @unchecked Sendable {
     ///   - batch: Images.
     ///   - units: Any contiguous range of units.
     ///   - levels: The level index of every slice of the plan.
+    ///   - features: Whether to keep the pooled features, when the range ends with the network's head.
     /// - Returns: The activations leaving the range, and what each slice took.
-    func run(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) async throws -> HopOutput {
+    func run(
+        _ input: [Float], batch: Int, units: Range<Int>, levels: [Int], features: Bool = false
+    ) async throws -> HopOutput {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
-                continuation.resume(with: Result { try runNow(input, batch: batch, units: units, levels: levels) })
+                continuation.resume(
+                    with: Result { try runNow(input, batch: batch, units: units, levels: levels, features: features) })
             }
         }
     }
 
-    private func runNow(_ input: [Float], batch: Int, units: Range<Int>, levels: [Int]) throws -> HopOutput {
+    private func runNow(
+        _ input: [Float], batch: Int, units: Range<Int>, levels: [Int], features: Bool
+    ) throws -> HopOutput {
         var output = HopOutput(values: input, sliceIndices: [], sliceLevels: [], sliceMs: [])
         for (slice, range) in segments(of: units) {
             let level = levels[slice]
             var next = [Float](repeating: 0, count: batch * width(atBoundary: range.upperBound))
+            let pooled = features && range.upperBound == engine.model.unitCount
+            if pooled { output.features = [Float](repeating: 0, count: batch * engine.featureCount) }
             let start = DispatchTime.now().uptimeNanoseconds
             try output.values.withUnsafeBufferPointer { source in
                 try next.withUnsafeMutableBufferPointer { destination in
-                    try engine.run(
-                        source, batch: batch, units: range,
-                        levels: engine.model.metadata.unitLevels(range, option: level),
-                        into: destination)
+                    try output.features.withUnsafeMutableBufferPointer { kept in
+                        try engine.run(
+                            source, batch: batch, units: range,
+                            levels: engine.model.metadata.unitLevels(range, option: level),
+                            into: destination, features: pooled ? kept : nil)
+                    }
                 }
             }
             output.sliceMs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)

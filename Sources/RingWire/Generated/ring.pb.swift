@@ -168,6 +168,9 @@ public nonisolated struct Trapline_Ring_V1_Activations: Sendable {
   /// the ring's slice plan, so each hop can name the slices it ran
   public var sliceBounds: [UInt32] = []
 
+  /// the last hop also returns each image's pooled features (a site head reads them)
+  public var wantFeatures: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -207,6 +210,11 @@ public nonisolated struct Trapline_Ring_V1_Logits: Sendable {
   public var data: Data = Data()
 
   public var trace: [Trapline_Ring_V1_HopTrace] = []
+
+  /// with want_features: float32, little-endian, batch x feature_count
+  public var features: Data = Data()
+
+  public var featureCount: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -452,7 +460,7 @@ nonisolated extension Trapline_Ring_V1_HopTrace: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Trapline_Ring_V1_Activations: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Activations"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}attempt\0\u{3}deadline_unix_ms\0\u{1}route\0\u{3}hop_index\0\u{1}batch\0\u{1}unit\0\u{1}encoding\0\u{1}data\0\u{1}trace\0\u{1}head\0\u{3}slice_bounds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}attempt\0\u{3}deadline_unix_ms\0\u{1}route\0\u{3}hop_index\0\u{1}batch\0\u{1}unit\0\u{1}encoding\0\u{1}data\0\u{1}trace\0\u{1}head\0\u{3}slice_bounds\0\u{3}want_features\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -472,6 +480,7 @@ nonisolated extension Trapline_Ring_V1_Activations: SwiftProtobuf.Message, Swift
       case 10: try { try decoder.decodeRepeatedMessageField(value: &self.trace) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.head) }()
       case 12: try { try decoder.decodeRepeatedUInt32Field(value: &self.sliceBounds) }()
+      case 13: try { try decoder.decodeSingularBoolField(value: &self.wantFeatures) }()
       default: break
       }
     }
@@ -514,6 +523,9 @@ nonisolated extension Trapline_Ring_V1_Activations: SwiftProtobuf.Message, Swift
     if !self.sliceBounds.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.sliceBounds, fieldNumber: 12)
     }
+    if self.wantFeatures != false {
+      try visitor.visitSingularBoolField(value: self.wantFeatures, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -530,6 +542,7 @@ nonisolated extension Trapline_Ring_V1_Activations: SwiftProtobuf.Message, Swift
     if lhs.trace != rhs.trace {return false}
     if lhs.head != rhs.head {return false}
     if lhs.sliceBounds != rhs.sliceBounds {return false}
+    if lhs.wantFeatures != rhs.wantFeatures {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -577,7 +590,7 @@ nonisolated extension Trapline_Ring_V1_ForwardAck: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Trapline_Ring_V1_Logits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Logits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}attempt\0\u{1}batch\0\u{1}classes\0\u{1}data\0\u{1}trace\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}attempt\0\u{1}batch\0\u{1}classes\0\u{1}data\0\u{1}trace\0\u{1}features\0\u{3}feature_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -591,6 +604,8 @@ nonisolated extension Trapline_Ring_V1_Logits: SwiftProtobuf.Message, SwiftProto
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.classes) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.trace) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.features) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.featureCount) }()
       default: break
       }
     }
@@ -615,6 +630,12 @@ nonisolated extension Trapline_Ring_V1_Logits: SwiftProtobuf.Message, SwiftProto
     if !self.trace.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.trace, fieldNumber: 6)
     }
+    if !self.features.isEmpty {
+      try visitor.visitSingularBytesField(value: self.features, fieldNumber: 7)
+    }
+    if self.featureCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.featureCount, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -625,6 +646,8 @@ nonisolated extension Trapline_Ring_V1_Logits: SwiftProtobuf.Message, SwiftProto
     if lhs.classes != rhs.classes {return false}
     if lhs.data != rhs.data {return false}
     if lhs.trace != rhs.trace {return false}
+    if lhs.features != rhs.features {return false}
+    if lhs.featureCount != rhs.featureCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
