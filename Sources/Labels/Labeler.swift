@@ -220,6 +220,8 @@ public struct Labeler: Sendable {
     /// A label with the site head's say: where the model saw an animal or nothing (never a person or a vehicle,
     /// which the site head was not taught) and the site head's most probable class reaches its threshold, that
     /// class is written (`blank` makes the frame blank); otherwise the model's label stands (docs/taxonomy.md).
+    /// A frame the model calls blank becomes an animal only where the model's animal mass reaches the head's
+    /// `animalFloor`: a scene the site head never saw must not turn into a deer on its say alone.
     /// - Parameters:
     ///   - label: The model's label.
     ///   - features: The pooled features of the image the label came from.
@@ -234,6 +236,9 @@ public struct Labeler: Sendable {
         let p = siteHead.probabilities(features, level: level)
         guard let best = p.indices.max(by: { p[$0] < p[$1] }), p[best] >= siteHead.threshold else { return label }
         let chosen = siteHead.classes[best]
+        if !chosen.isBlank, label.observationType == .blank, label.animalProbability < siteHead.animalFloor {
+            return label
+        }
         var result = label
         result.bySiteHead = true
         if chosen.isBlank {

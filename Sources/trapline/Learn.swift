@@ -47,6 +47,9 @@ struct Learn: ParsableCommand {
     @Option(help: "The site head's probability a class needs for the label to be written from it.")
     var threshold: Float = SiteHeadTrainer.defaultThreshold
 
+    @Option(help: "The model's animal mass a frame it calls blank needs before the site head may call it an animal.")
+    var animalFloor: Float = SiteHead.defaultAnimalFloor
+
     @Option(help: "L2 penalty of the regression (on standardised features).")
     var l2: Float = SiteHeadTrainer.defaultL2
 
@@ -64,6 +67,7 @@ struct Learn: ParsableCommand {
             throw ValidationError("Name at least one folder, --from-camtrap-dp or --from-megadetector.")
         }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be in 0...1.") }
+        guard (0...1).contains(animalFloor) else { throw ValidationError("--animal-floor must be in 0...1.") }
         guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be positive.") }
         guard (2...20).contains(folds) else { throw ValidationError("--folds must be 2...20.") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64.") }
@@ -157,6 +161,7 @@ struct Learn: ParsableCommand {
         }
         fits.finish()
         head.name = Self.headName(out)
+        head.animalFloor = animalFloor
         if Interrupt.requested { throw CLIError("interrupted: nothing written") }
         print(LearnReport.text(head))
         do { try head.write(to: out) } catch let error as InferenceError { throw CLIError(error.message) }

@@ -105,6 +105,14 @@ import Testing
         // Nothing fires: 0.5 each, under the 0.6 threshold: the model's label stands.
         let unsure = labeler.withSiteHead(dog, features: Self.features(2), level: 0)
         #expect(!unsure.bySiteHead && unsure == dog)
+        // A frame the model is sure is empty (a plant at 0.9, animal mass under the 0.2 floor) stays blank; one
+        // with some animal mass (0.3 to a dog, still blank to the model) becomes the site's animal.
+        let plant = labeler.label(LabelerTests.logits([:])[...])
+        #expect(plant.observationType == .blank)
+        #expect(labeler.withSiteHead(plant, features: Self.features(0), level: 0) == plant)
+        let faint = labeler.label(LabelerTests.logits([235: 0.3])[...])
+        #expect(faint.observationType == .blank)
+        #expect(labeler.withSiteHead(faint, features: Self.features(0), level: 0).written.scientificName == "Cervidae")
         // A person is the model's to call, whatever the site head says.
         let person = labeler.label(LabelerTests.logits([983: 0.9])[...])  // scuba diver
         #expect(person.observationType == .human)

@@ -166,6 +166,76 @@ import Testing
         for name in ring.names { #expect(timings.contains("\"\(name).compute\"")) }
     }
 
+    /// With a site head the last hop sends the pooled features back with the logits, and the head writes what
+    /// `classify --site-head` writes on one node.
+    @Test func aSiteHeadLabelsWhatTheRingComputes() throws {
+        let staging = try TemporaryDirectory()
+        defer { staging.remove() }
+        try LearnCommandTests.composites(staging.file("train"), per: 8)
+        let head = staging.file("head.json")
+        _ = try LearnCommandTests.learn([staging.file("train"), "--out", head])
+        let ring = try LocalRing(
+            nodes: 2, encoding: "float32", transport: "framed", extraRing: "labels:\n  siteHead: \(head)")
+        defer { ring.remove() }
+        chmod(staging.path, 0o755)
+        chmod(head, 0o644)
+        let daemons = try ring.start()
+        defer { for daemon in daemons { _ = daemon.stop() } }
+        #expect(try ring.waitForWorkers())
+        try LearnCommandTests.composites(
+            staging.file("test"), per: 3, seed: 5, classes: ["Cervidae=doe,deer", "Giraffa camelopardalis=giraffe"],
+            backgrounds: "Path")
+        let photos =
+            try LearnCommandTests.jpegs(staging.file("test/Cervidae"))
+            + LearnCommandTests.jpegs(staging.file("test/Giraffa camelopardalis"))
+        let local = try LearnCommandTests.classify(head, photos)
+        for (n, photo) in photos.enumerated() {
+            // Ten minutes apart: each photo its own event, labelled whole as `classify` labels it.
+            let staged = staging.file("stamped-\(n).jpg")
+            try FileManager.default.copyItem(atPath: photo, toPath: staged)
+            try runCommand("touch", ["-d", "@\(1_600_000_000 + 600 * n)", staged])
+            try FileManager.default.createDirectory(atPath: ring.site.watch + "/A01", withIntermediateDirectories: true)
+            // mv keeps the time stamp (a copy would not) and the file appears whole.
+            try runCommand("mv", [staged, ring.site.watch + "/A01/\(n).jpg"])
+        }
+        #expect(try waitUntil(timeout: 120) { try ring.site.count("status = 'labeled'") == photos.count })
+        // float32 on the wire: the pooled features differ from one node's by rounding only. They are averages of
+        // ReLU6 outputs (at most 6), reached through the model's fan-in less its last layer's 1,280 products, so
+        // each errs by at most Tolerance.float32(fanIn: that, scale: 6). The site head's logit for a class then
+        // moves by at most that times sum_j |w_cj| * s_j (its weights on standardised features), and a
+        // probability by twice the largest logit move (`Tolerance.probability`).
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: head))) as? [String: Any])
+        let inverseScale = try #require(document["inverseScale"] as? [Double])
+        let level = try #require((document["levels"] as? [[String: Any]])?.first)
+        let weights = try #require(level["weights"] as? [Double])
+        let featureError = Double(Tolerance.float32(fanIn: Tolerance.bundledModelFanIn - 1280, scale: 6))
+        let gain = stride(from: 0, to: weights.count, by: inverseScale.count).map { row in
+            zip(weights[row..<(row + inverseScale.count)], inverseScale).map { abs($0) * $1 }.reduce(0, +)
+        }.max() ?? 0
+        let siteTolerance = Double(Tolerance.probability(logits: Float(featureError * gain)))
+        var bySite = 0
+        for (n, image) in local.enumerated() {
+            let label = try #require(image["label"] as? [String: Any])
+            let row = try #require(
+                try sqlite(
+                    ring.site.catalog,
+                    """
+                    SELECT COALESCE(o.scientificName, ''), o.classificationProbability, o.classifiedBy
+                    FROM observations o JOIN media m ON m.mediaID = o.mediaID WHERE m.fileName = '\(n).jpg'
+                    """
+                ).first)
+            #expect(row[0] == (label["scientificName"] as? String ?? ""))
+            let bound = image["head"] as? String == "site" ? siteTolerance : Double(Tolerance.bundledModelProbability)
+            #expect(abs((Double(row[1]) ?? 0) - (label["probability"] as? Double ?? -1)) < bound, "bound \(bound)")
+            if image["head"] as? String == "site" {
+                bySite += 1
+                #expect(row[2].hasSuffix("+ site head head"))
+            }
+        }
+        #expect(bySite >= 4, "most of these photos are the site head's classes")
+    }
+
     /// A burst's crops go round the ring like its whole frames: the boxes and labels the ring writes (once the
     /// event has closed and every frame knows its whole burst) are those `trapline bursts` finds on one node.
     @Test func burstCropsGoRoundTheRing() throws {

@@ -62,6 +62,11 @@ public struct SiteHead: Sendable, Codable, Equatable {
     public var l2: Float
     /// The site head's probability a class needs for the label to be the site head's (else the model's roll-up).
     public var threshold: Float
+    /// The model's animal mass a frame it calls blank needs before the site head may call it an animal.
+    public var animalFloor: Float = SiteHead.defaultAnimalFloor
+    /// Measured on held-out composites (docs/taxonomy.md): blank scenes the site head never saw came out as its
+    /// animals at under 5% animal mass, deer the model barely saw at 30%.
+    public static let defaultAnimalFloor: Float = 0.2
     public var validation: Validation?
 
     /// The class probabilities for one image's pooled features.
@@ -132,7 +137,9 @@ public struct SiteHead: Sendable, Codable, Equatable {
         }
         let values = mean + inverseScale + levels.flatMap { $0.weights + $0.bias }
         if !values.allSatisfy(\.isFinite) { problems.append("non-finite values") }
-        if !(0...1).contains(threshold) { problems.append("threshold outside 0...1") }
+        if !(0...1).contains(threshold) || !(0...1).contains(animalFloor) {
+            problems.append("threshold or animal floor outside 0...1")
+        }
         guard problems.isEmpty else {
             throw InferenceError(.invalidModelFile, "\(path) is not a valid site head: \(problems.joined(separator: "; "))")
         }
