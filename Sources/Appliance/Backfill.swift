@@ -75,3 +75,35 @@ public struct Backfill: Sendable {
         return (labeled, failed, false)
     }
 }
+
+extension Backfill {
+    /// `trapline relabel --since`: labels every frame captured since a time again, with the labeller the
+    /// configuration gives now, replacing its observation and its event's label. Frames whose file is gone keep
+    /// their label.
+    /// - Returns: Frames relabelled, and frames that could not be read again.
+    public func relabel(
+        since timeKey: Double, progress: (BackfillProgress) -> Void, shouldStop: () -> Bool
+    ) async throws -> (labeled: Int, failed: Int, stopped: Bool) {
+        let config = runtime.config
+        let items = try runtime.catalog.labelled(since: timeKey, now: Date().timeIntervalSince1970)
+        var former = BatchFormer(maxSize: config.batchMaxSize, maxWait: 0, slo: config.sloSeconds)
+        for item in items { former.add(item) }
+        var (labeled, failed, done) = (0, 0, 0)
+        let start = Date().timeIntervalSince1970
+        while var batch = former.take(now: .infinity, force: true) {
+            runtime.catalog.addBursts(to: &batch, config: config, logger: logger)
+            if shouldStop() { return (labeled, failed, true) }
+            let result = try await runtime.labeling.label(batch)
+            try runtime.catalog.commit(
+                result, eventGapSeconds: config.eventGapSeconds, eventLabeler: runtime.labeling.eventLabeler)
+            labeled += result.labels.count
+            failed += result.failures.count
+            done += batch.items.count
+            progress(
+                BackfillProgress(
+                    phase: "relabelling", done: done, total: items.count,
+                    elapsed: Date().timeIntervalSince1970 - start))
+        }
+        return (labeled, failed, false)
+    }
+}

@@ -104,6 +104,32 @@ extension Catalog {
     ///   - limit: The most frames returned.
     /// - Returns: The frames, in capture order, marked `relabel`.
     /// - Throws: `CatalogError`.
+    /// Every labelled frame captured at or after a time, to be labelled again with the current labeller
+    /// (`trapline relabel`: after learning a new site head, say), in capture order and marked `relabel`.
+    /// - Parameters:
+    ///   - timeKey: The capture time (the catalog's `timeKey`: seconds since 1970 of the clock time).
+    ///   - now: When they count as arriving.
+    /// - Returns: The frames.
+    /// - Throws: `CatalogError`.
+    public func labelled(since timeKey: Double, now: Double) throws -> [PendingMedia] {
+        try read("labelled media") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT mediaID, filePath, deploymentID FROM media
+                    WHERE status = 'labeled' AND timeKey >= ? ORDER BY deploymentID, timeKey
+                    """,
+                arguments: [timeKey]
+            ).map { row in
+                var item = try PendingMedia(
+                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
+                    arrivedAt: now)
+                item.relabel = true
+                return item
+            }
+        }
+    }
+
     public func relabelCandidates(quietSeconds: Double, now: Double, limit: Int) throws -> [PendingMedia] {
         try read("relabel candidates") { db in
             try Row.fetchAll(

@@ -280,6 +280,27 @@ import Testing
             #expect(refused.status != 0 && refused.errorOutput.contains("labels.siteHead"))
             // Labels already written stay as they were.
             #expect(try sqlite(catalog, "SELECT scientificName, taxonRank, classifiedBy FROM observations") == rows)
+
+            // A new head (the deer now learned as roe deer) applies to earlier photos only when asked.
+            try FileManager.default.moveItem(atPath: train + "/Cervidae", toPath: train + "/roe deer")
+            _ = try Self.learn([train, "--out", head])
+            let arguments = ["--config", config, "--catalog", catalog, "--model", ClassifyCommandTests.model]
+            let later = try runCommand(InspectCommandTests.binary(), ["relabel", "--since", "2030-01-01"] + arguments)
+            #expect(later.output.contains("done: 0 relabelled"))
+            #expect(try sqlite(catalog, "SELECT scientificName, taxonRank, classifiedBy FROM observations") == rows)
+            // The photos are from 2020-09-13 onwards (their time stamps).
+            let relabelled = try runCommand(
+                InspectCommandTests.binary(), ["relabel", "--since", "2020-09-13T12:00"] + arguments)
+            #expect(relabelled.output.contains("done: 4 relabelled, 0 could not be read again"))
+            let now = try sqlite(catalog, "SELECT scientificName, taxonRank FROM observations")
+            #expect(now.count == 4)
+            #expect(now.filter { $0 == ["Capreolus capreolus", "species"] }.count == deer.count, "\(now)")
+            #expect(
+                try sqlite(catalog, "SELECT COUNT(*) FROM event_observations WHERE scientificName = 'Capreolus capreolus'")
+                    == [["\(deer.count)"]])
+            let bad = try runCommand(
+                InspectCommandTests.binary(), ["relabel", "--since", "last week"] + arguments, check: false)
+            #expect(bad.status != 0 && bad.errorOutput.contains("--since must be a date"))
         }
     }
 }
