@@ -131,12 +131,15 @@ public struct BurstCombiner: Sendable {
     /// type; blank when every frame is. An animal event's taxon is the frames' vote (`eventTaxon`).
     /// - Parameter frames: The event's frame labels.
     /// - Returns: The event's label, nil for no frames.
-    public func eventLabel(_ frames: [FrameLabel]) -> ImageLabel? {
+    /// - Parameter votes: false for the mean's label alone (for comparison).
+    public func eventLabel(_ frames: [FrameLabel], votes: Bool = true) -> ImageLabel? {
         let kept = frames.filter { $0.combined.observationType != .blank }.map {
             Self.dense(Self.topScores($0.probabilities), classes: $0.probabilities.count)
         }
-        let votes = frames.map { EventVote(type: $0.combined.observationType, scientificName: $0.combined.written.scientificName) }
-        return eventLabel(probabilities: kept, frames: frames.count, votes: votes)
+        let cast = frames.map {
+            EventVote(type: $0.combined.observationType, scientificName: $0.combined.written.scientificName)
+        }
+        return eventLabel(probabilities: kept, frames: frames.count, votes: votes ? cast : [])
     }
 
     /// One frame's written label, as an event counts it.

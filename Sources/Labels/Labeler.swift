@@ -47,6 +47,14 @@ public struct ImageLabel: Sendable, Equatable {
     public var isBlank: Bool { observationType == .blank }
     /// Whether a site head wrote the label (else the model's own classes and roll-up did).
     public var bySiteHead = false
+    /// Where a site head wrote it: the type and label the model alone would have written.
+    public var model: ModelLabel?
+}
+
+/// The model's own verdict on an image whose label a site head wrote.
+public struct ModelLabel: Sendable, Equatable, Codable {
+    public var observationType: ObservationType
+    public var label: WrittenLabel
 }
 
 /// Turns logits into labels: softmax, top-K, the animal/human/vehicle masses, the blank decision, and the
@@ -221,7 +229,9 @@ public struct Labeler: Sendable {
     /// which the site head was not taught) and the site head's most probable class reaches its threshold, that
     /// class is written (`blank` makes the frame blank); otherwise the model's label stands (docs/taxonomy.md).
     /// A frame the model calls blank becomes an animal only where the model's animal mass reaches the head's
-    /// `animalFloor`: a scene the site head never saw must not turn into a deer on its say alone.
+    /// `animalFloor`: a scene the site head never saw must not turn into a deer on its say alone. And the image
+    /// must lie within the class's radius of what taught it (`SiteHead.accepts`): a softmax names one of its few
+    /// classes for anything at all.
     /// - Parameters:
     ///   - label: The model's label.
     ///   - features: The pooled features of the image the label came from.
@@ -236,11 +246,13 @@ public struct Labeler: Sendable {
         let p = siteHead.probabilities(features, level: level)
         guard let best = p.indices.max(by: { p[$0] < p[$1] }), p[best] >= siteHead.threshold else { return label }
         let chosen = siteHead.classes[best]
+        guard siteHead.accepts(features, asClass: best, level: level) else { return label }
         if !chosen.isBlank, label.observationType == .blank, label.animalProbability < siteHead.animalFloor {
             return label
         }
         var result = label
         result.bySiteHead = true
+        result.model = ModelLabel(observationType: label.observationType, label: label.written)
         if chosen.isBlank {
             result.observationType = .blank
             result.written = WrittenLabel(scientificName: nil, taxonRank: nil, vernacularName: nil, probability: p[best])

@@ -124,7 +124,8 @@ struct Bursts: ParsableCommand {
                 }
             }
             let event = combiner.eventLabel(labels).map(LabelReport.init)
-            report.bursts.append(BurstReport(path: burst, frames: frames, event: event))
+            let byMean = combiner.eventLabel(labels, votes: false).map(LabelReport.init)
+            report.bursts.append(BurstReport(path: burst, frames: frames, event: event, eventByMean: byMean))
         }
         if json {
             let encoder = JSONEncoder()

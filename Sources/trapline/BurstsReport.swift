@@ -67,6 +67,9 @@ struct BurstReport: Encodable {
     var path: String
     var frames: [BurstFrameReport]
     var event: LabelReport?
+    /// What the mean of the frames' probabilities alone would write for the event (the event's type and top
+    /// classes come from it), for comparison with `event`.
+    var eventByMean: LabelReport?
 }
 
 struct BurstFrameReport: Encodable {

@@ -23,6 +23,8 @@ struct ClassifyReport: Encodable {
         var label: WrittenLabel?
         /// Which head wrote the label: `model`, or `site` (with `--site-head`).
         var head: String?
+        /// Where the site head wrote it: what the model alone would have written.
+        var model: ModelLabel?
     }
 
     var level: Double
@@ -39,7 +41,7 @@ struct ClassifyReport: Encodable {
                 return Image(
                     path: path, ok: true, top: label.top, animalProbability: label.animalProbability,
                     blank: label.isBlank, observationType: label.observationType.rawValue, label: label.written,
-                    head: label.bySiteHead ? "site" : "model")
+                    head: label.bySiteHead ? "site" : "model", model: label.model)
             case .failed(let error):
                 return Image(
                     path: path, ok: false, error: ErrorField(code: error.code.description, message: error.message))
@@ -63,6 +65,12 @@ enum ClassifyText {
             var lines = [path]
             let by = label.bySiteHead ? "  (site head)" : ""
             lines.append("  \(written(label))  animal probability \(percent(label.animalProbability))\(by)")
+            if let model = label.model {
+                var alone = label
+                alone.observationType = model.observationType
+                alone.written = model.label
+                lines.append("  model alone: \(written(alone))")
+            }
             for score in label.top {
                 lines.append(
                     "  \(percent(score.probability).padded(7)) \(score.index.description.padded(4)) \(score.name)")

@@ -22,7 +22,7 @@ struct Learn: ParsableCommand {
             (one per width level of the network's head). Prints the cross-validated accuracy, each class's \
             recall and the confusion table, then writes the file whole (Ctrl-C leaves none). Use it with \
             `labels.siteHead: FILE` in the configuration, or `trapline classify --site-head FILE`. The same \
-            images always give the same file.
+            images, --out name and --threads always give the same file.
             """
     )
 

@@ -72,8 +72,9 @@ import Testing
         return SiteHead(
             modelID: modelID, modelName: "test", classes: classes, mean: [Float](repeating: 0, count: d),
             inverseScale: [Float](repeating: 1, count: d),
-            levels: [SiteHead.Level(kept: d, weights: weights, bias: [Float](repeating: 0, count: k))], l2: 0.01,
-            threshold: 0.6, validation: nil)
+            levels: [SiteHead.Level(kept: d, weights: weights, bias: [Float](repeating: 0, count: k))],
+            centroids: (0..<k).flatMap { c in (0..<d).map { $0 == c ? Float(1) : 0 } },
+            radius: [Float](repeating: 0.5, count: k), l2: 0.01, threshold: 0.6, validation: nil)
     }
 
     static let deer = SiteHead.SiteClass(
@@ -99,9 +100,15 @@ import Testing
         #expect(deer.bySiteHead && deer.observationType == .animal)
         #expect(deer.written.scientificName == "Cervidae" && deer.written.taxonRank == "family")
         #expect(deer.top == dog.top, "the model's top classes are kept")
+        #expect(deer.model?.label.scientificName == "Canis familiaris", "and what the model would have written")
         // Feature 1: the site head is sure it is blank.
         let empty = labeler.withSiteHead(dog, features: Self.features(1), level: 0)
         #expect(empty.bySiteHead && empty.observationType == .blank && empty.written.scientificName == nil)
+        // The deer's feature fires, but the image is mostly something else: cosine distance 1 - 1/sqrt(5) = 0.55
+        // from the deer's centroid, beyond its 0.5 radius: the model's label stands.
+        var far = Self.features(0)
+        far[5] = 2
+        #expect(labeler.withSiteHead(dog, features: far, level: 0) == dog)
         // Nothing fires: 0.5 each, under the 0.6 threshold: the model's label stands.
         let unsure = labeler.withSiteHead(dog, features: Self.features(2), level: 0)
         #expect(!unsure.bySiteHead && unsure == dog)

@@ -271,6 +271,7 @@ def burst_scores(frames: Frames, output: dict[str, Any], folders: list[str], jud
     scores["event"] = {
         "animalBurstsNotBlank": per_burst(sum(map(not_blank, on_animals)), len(on_animals)),
         "animalBurstsRightAtItsRank": per_burst(sum(judge.right(lab, t) for lab, t in judged), len(judged)),
+        "animalBurstsRightAtFamilyOrDeeper": per_burst(sum(judge.deep(lab, t) for lab, t in judged), len(judged)),
         "blankBurstsNotBlank": per_burst(sum(map(not_blank, on_blanks)), len(on_blanks)),
     }
     return scores

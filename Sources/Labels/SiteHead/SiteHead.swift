@@ -58,6 +58,14 @@ public struct SiteHead: Sendable, Codable, Equatable {
     public var inverseScale: [Float]
     /// One regression per width level of the model's head, in the model's level order.
     public var levels: [Level]
+    /// Per class, the mean of its examples' pooled features (raw, `classes` rows of `mean.count`).
+    public var centroids: [Float]
+    /// Per class, the cosine distance from its centroid within which an image may be called that class: the
+    /// `radiusQuantile` of its own examples' distances to centroids fitted without them (cross-validation). A
+    /// softmax over a few classes names one of them for anything at all; an image far from every class the site
+    /// taught (a bird, a bus, a scene never seen) is left to the model.
+    public var radius: [Float]
+    public static let radiusQuantile = 0.95
     /// The L2 penalty the regressions were fitted with.
     public var l2: Float
     /// The site head's probability a class needs for the label to be the site head's (else the model's roll-up).
@@ -89,6 +97,22 @@ public struct SiteHead: Sendable, Codable, Equatable {
             logits[c] += sum
         }
         return Labeler.softmax(logits[...])
+    }
+
+    /// Whether an image's features lie within a class's radius (at a pruned level, over the kept features).
+    public func accepts(_ features: ArraySlice<Float>, asClass c: Int, level: Int? = nil) -> Bool {
+        let d = mean.count
+        let kept = min(levels[level.flatMap { levels.indices.contains($0) ? $0 : nil } ?? 0].kept, features.count, d)
+        var (dot, ff, cc) = (0.0, 0.0, 0.0)
+        let start = features.startIndex
+        for j in 0..<kept {
+            let (f, m) = (Double(features[start + j]), Double(centroids[c * d + j]))
+            dot += f * m
+            ff += f * f
+            cc += m * m
+        }
+        guard ff > 0, cc > 0 else { return false }
+        return 1 - dot / (ff * cc).squareRoot() <= Double(radius[c])
     }
 
     /// Checks that the head was learned with this model file.
@@ -129,13 +153,16 @@ public struct SiteHead: Sendable, Codable, Equatable {
         if classes.count < 2 { problems.append("fewer than 2 classes") }
         if d == 0 || inverseScale.count != d { problems.append("feature statistics of different lengths") }
         if levels.isEmpty { problems.append("no levels") }
+        if centroids.count != classes.count * d || radius.count != classes.count {
+            problems.append("centroids or radii of the wrong size")
+        }
         for (index, level) in levels.enumerated()
         where !(1...max(1, d)).contains(level.kept) || level.weights.count != classes.count * level.kept
             || level.bias.count != classes.count
         {
             problems.append("level \(index) has weights of the wrong size")
         }
-        let values = mean + inverseScale + levels.flatMap { $0.weights + $0.bias }
+        let values = mean + inverseScale + centroids + radius + levels.flatMap { $0.weights + $0.bias }
         if !values.allSatisfy(\.isFinite) { problems.append("non-finite values") }
         if !(0...1).contains(threshold) || !(0...1).contains(animalFloor) {
             problems.append("threshold or animal floor outside 0...1")

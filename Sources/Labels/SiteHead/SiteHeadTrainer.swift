@@ -36,6 +36,7 @@ public struct SiteHeadTrainer: Sendable {
         let total = (folds >= 2 ? folds : 0) + keptPerLevel.count
         var done = 0
         var validation: SiteHead.Validation?
+        var distances = [[Double]](repeating: [], count: classes.count)
         if folds >= 2 {
             // Stratified: within each class, examples in the order given go to folds 0, 1, 2, ... in turn.
             var seen = [Int](repeating: 0, count: classes.count)
@@ -55,6 +56,10 @@ public struct SiteHeadTrainer: Sendable {
                 let p = problem.probabilities(
                     Self.matrix(test.map { rows[$0] }, stats.mean, stats.inverseScale, kept: d), rows: test.count,
                     fit: fit)
+                let centroids = Self.centroids(train.map { rows[$0] }, train.map { labels[$0] }, classes.count)
+                for index in test {
+                    distances[labels[index]].append(Self.cosineDistance(rows[index], centroids[labels[index]]))
+                }
                 for (row, index) in test.enumerated() {
                     let scores = p[(row * classes.count)..<((row + 1) * classes.count)]
                     let predicted = scores.indices.max { scores[$0] < scores[$1] }! - row * classes.count
@@ -81,9 +86,43 @@ public struct SiteHeadTrainer: Sendable {
             done += 1
             progress(done, total)
         }
+        let centroids = Self.centroids(rows, labels, classes.count)
+        // Without cross-validation (a class of one example per fold) nothing is left out: no radius limits.
+        let radius = distances.map { $0.isEmpty ? Float(2) : Float(Self.quantile($0, SiteHead.radiusQuantile)) }
         return SiteHead(
             modelID: modelID, modelName: modelName, classes: classes, mean: mean, inverseScale: inverseScale,
-            levels: levels, l2: l2, threshold: threshold, validation: validation)
+            levels: levels, centroids: centroids.flatMap { $0 }, radius: radius, l2: l2, threshold: threshold,
+            validation: validation)
+    }
+
+    /// Per class, the mean of its rows.
+    static func centroids(_ rows: [[Float]], _ labels: [Int], _ classes: Int) -> [[Float]] {
+        let d = rows.first?.count ?? 0
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: d), count: classes)
+        var counts = [Int](repeating: 0, count: classes)
+        for (row, label) in zip(rows, labels) {
+            counts[label] += 1
+            for j in 0..<d { sums[label][j] += Double(row[j]) }
+        }
+        return (0..<classes).map { c in sums[c].map { Float($0 / Double(max(1, counts[c]))) } }
+    }
+
+    /// 1 minus the cosine of the angle between two vectors (2 when either is zero).
+    static func cosineDistance(_ a: [Float], _ b: [Float]) -> Double {
+        var (dot, aa, bb) = (0.0, 0.0, 0.0)
+        for j in a.indices {
+            dot += Double(a[j]) * Double(b[j])
+            aa += Double(a[j]) * Double(a[j])
+            bb += Double(b[j]) * Double(b[j])
+        }
+        return aa > 0 && bb > 0 ? 1 - dot / (aa * bb).squareRoot() : 2
+    }
+
+    /// The q-quantile of values by the nearest rank (the smallest value with at least q of them at or below it).
+    static func quantile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        let rank = max(1, Int((q * Double(sorted.count)).rounded(.up)))
+        return sorted[min(rank, sorted.count) - 1]
     }
 
     /// Per feature, the mean and the reciprocal of the standard deviation (1 for a feature that never varies).

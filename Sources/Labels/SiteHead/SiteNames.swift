@@ -96,6 +96,12 @@ public struct SiteNames: Sendable {
         // name itself that is a member of a taxon continues the chain (`giraffe` is a kind of ruminant, a member of
         // Ruminantia).
         var current = synset
+        // A species WordNet links to no genus (the capybara) continues from its genus's own links.
+        if words.count == 2, let species = synset, wordNet?.holonymTaxon(species) == nil,
+            let genus = wordNet?.synset(named: String(words[0]))
+        {
+            current = genus
+        }
         var origin = synset
         var steps = 0
         while let at = current, steps < 60 {
@@ -177,9 +183,12 @@ public final class WordNet: @unchecked Sendable {
         }
     }
 
-    /// The first (most common) noun sense of a name, any case, spaces or underscores.
+    /// A name's noun sense (any case, spaces or underscores): the most common one that is a member of a taxon
+    /// (`Equus asinus` is first the African wild ass, which WordNet places in no genus, then the domestic ass),
+    /// else the most common.
     public func synset(named name: String) -> Synset? {
-        index[name.lowercased().replacing(" ", with: "_")]?.first
+        guard let senses = index[name.lowercased().replacing(" ", with: "_")] else { return nil }
+        return senses.first { holonymTaxon($0) != nil } ?? senses.first
     }
 
     struct Entry {
