@@ -54,38 +54,14 @@ public struct Backfill: Sendable {
                 ))
         }
         let pending = try runtime.catalog.pending(limit: Int.max)
-        var former = BatchFormer(maxSize: config.batchMaxSize, maxWait: 0, slo: config.sloSeconds)
-        for item in pending { former.add(item) }
-        var (labeled, failed, done) = (0, 0, 0)
-        let labelStart = Date().timeIntervalSince1970
-        while var batch = former.take(now: .infinity, force: true) {
-            runtime.catalog.addBursts(to: &batch, config: config, logger: logger)
-            if shouldStop() { return (labeled, failed, true) }
-            let result = try await runtime.labeling.label(batch)
-            try runtime.catalog.commit(
-                result, eventGapSeconds: config.eventGapSeconds, eventLabeler: runtime.labeling.eventLabeler)
-            labeled += result.labels.count
-            failed += result.failures.count
-            done += batch.items.count
-            progress(
-                BackfillProgress(
-                    phase: "labelling", done: done, total: pending.count,
-                    elapsed: Date().timeIntervalSince1970 - labelStart))
-        }
-        return (labeled, failed, false)
+        return try await label(pending, phase: "labelling", progress: progress, shouldStop: shouldStop)
     }
-}
 
-extension Backfill {
-    /// `trapline relabel --since`: labels every frame captured since a time again, with the labeller the
-    /// configuration gives now, replacing its observation and its event's label. Frames whose file is gone keep
-    /// their label.
-    /// - Returns: Frames relabelled, and frames that could not be read again.
-    public func relabel(
-        since timeKey: Double, progress: (BackfillProgress) -> Void, shouldStop: () -> Bool
+    /// Labels items in batches, committing each, until done or `shouldStop` says so (checked between batches).
+    private func label(
+        _ items: [PendingMedia], phase: String, progress: (BackfillProgress) -> Void, shouldStop: () -> Bool
     ) async throws -> (labeled: Int, failed: Int, stopped: Bool) {
         let config = runtime.config
-        let items = try runtime.catalog.labelled(since: timeKey, now: Date().timeIntervalSince1970)
         var former = BatchFormer(maxSize: config.batchMaxSize, maxWait: 0, slo: config.sloSeconds)
         for item in items { former.add(item) }
         var (labeled, failed, done) = (0, 0, 0)
@@ -101,9 +77,21 @@ extension Backfill {
             done += batch.items.count
             progress(
                 BackfillProgress(
-                    phase: "relabelling", done: done, total: items.count,
-                    elapsed: Date().timeIntervalSince1970 - start))
+                    phase: phase, done: done, total: items.count, elapsed: Date().timeIntervalSince1970 - start))
         }
         return (labeled, failed, false)
+    }
+}
+
+extension Backfill {
+    /// `trapline relabel --since`: labels every frame captured since a time again, with the labeller the
+    /// configuration gives now, replacing its observation and its event's label. Frames whose file is gone keep
+    /// their label.
+    /// - Returns: Frames relabelled, and frames that could not be read again.
+    public func relabel(
+        since timeKey: Double, progress: (BackfillProgress) -> Void, shouldStop: () -> Bool
+    ) async throws -> (labeled: Int, failed: Int, stopped: Bool) {
+        let items = try runtime.catalog.labelled(since: timeKey, now: Date().timeIntervalSince1970)
+        return try await label(items, phase: "relabelling", progress: progress, shouldStop: shouldStop)
     }
 }

@@ -120,13 +120,7 @@ extension Catalog {
                     WHERE status = 'labeled' AND timeKey >= ? ORDER BY deploymentID, timeKey
                     """,
                 arguments: [timeKey]
-            ).map { row in
-                var item = try PendingMedia(
-                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
-                    arrivedAt: now)
-                item.relabel = true
-                return item
-            }
+            ).map { try Self.relabelItem($0, now: now) }
         }
     }
 
@@ -146,13 +140,15 @@ extension Catalog {
                     ORDER BY m.deploymentID, m.timeKey LIMIT ?
                     """,
                 arguments: [now - quietSeconds, limit]
-            ).map { row in
-                var item = try PendingMedia(
-                    mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"],
-                    arrivedAt: now)
-                item.relabel = true
-                return item
-            }
+            ).map { try Self.relabelItem($0, now: now) }
         }
+    }
+
+    /// A labelled media row (`mediaID`, `filePath`, `deploymentID`) as a frame to label again, arriving `now`.
+    private static func relabelItem(_ row: Row, now: Double) throws -> PendingMedia {
+        var item = try PendingMedia(
+            mediaID: row["mediaID"], filePath: row["filePath"], deploymentID: row["deploymentID"], arrivedAt: now)
+        item.relabel = true
+        return item
     }
 }

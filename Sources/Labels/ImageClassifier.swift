@@ -141,9 +141,13 @@ public final class ImageClassifier {
         let site = labeler.siteHead != nil
         let (rows, features) = try outputs(for: batch.map(\.image.image), unitLevels: unitLevels, features: site)
         for (position, (item, row)) in zip(batch, rows).enumerated() {
-            let label = labeler.label(row[...])
+            let probabilities = Labeler.softmax(row[...])
+            let label = labeler.label(probabilities: probabilities)
             outcomes[item.index] = .labeled(
-                site ? labeler.withSiteHead(label, features: features[position][...], level: unitLevels.last) : label,
+                site
+                    ? labeler.withSiteHead(
+                        label, probabilities: probabilities, features: features[position][...], level: unitLevels.last)
+                    : label,
                 item.image)
         }
     }

@@ -225,19 +225,26 @@ public struct Labeler: Sendable {
             scientificName: kingdom?.name, taxonRank: kingdom?.rank, vernacularName: "animal", probability: animalMass)
     }
 
-    /// A label with the site head's say: where the model saw an animal or nothing (never a person or a vehicle,
-    /// which the site head was not taught) and the site head's most probable class reaches its threshold, that
-    /// class is written (`blank` makes the frame blank); otherwise the model's label stands (docs/taxonomy.md).
-    /// A frame the model calls blank becomes an animal only where the model's animal mass reaches the head's
-    /// `animalFloor`: a scene the site head never saw must not turn into a deer on its say alone. And the image
-    /// must lie within the class's radius of what taught it (`SiteHead.accepts`): a softmax names one of its few
-    /// classes for anything at all.
+    /// A label with the site head's say (docs/taxonomy.md). The model keeps people and vehicles. Otherwise the
+    /// site head's most probable class is written (`blank` makes the frame blank) when all of these hold:
+    /// - its probability reaches the head's threshold;
+    /// - the image lies within that class's radius of what taught it (`SiteHead.accepts`): a softmax over a few
+    ///   classes names one of them for anything at all;
+    /// - for an animal class, most of the model's animal mass lies in the class of animal the site class belongs
+    ///   to (Mammalia for a deer): the site head refines what the model saw, it does not turn a bird into a deer;
+    /// - the model has not written, at or above the head's `ceiling`, an order, family, genus or species that the site
+    ///   class is not below (a confident red fox stays a red fox, and is not made blank either);
+    /// - a frame the model calls blank has at least the head's `animalFloor` of animal mass: twenty empty scenes
+    ///   teach the site head those scenes, not emptiness.
     /// - Parameters:
     ///   - label: The model's label.
-    ///   - features: The pooled features of the image the label came from.
+    ///   - probabilities: The model's probabilities the label came from.
+    ///   - features: The pooled features of the same image.
     ///   - level: The head unit's width level.
     /// - Returns: The label written.
-    public func withSiteHead(_ label: ImageLabel, features: ArraySlice<Float>?, level: Int?) -> ImageLabel {
+    public func withSiteHead(
+        _ label: ImageLabel, probabilities: [Float], features: ArraySlice<Float>?, level: Int?
+    ) -> ImageLabel {
         guard let siteHead, let features, !features.isEmpty,
             label.observationType == .animal || label.observationType == .blank
         else {
@@ -247,8 +254,19 @@ public struct Labeler: Sendable {
         guard let best = p.indices.max(by: { p[$0] < p[$1] }), p[best] >= siteHead.threshold else { return label }
         let chosen = siteHead.classes[best]
         guard siteHead.accepts(features, asClass: best, level: level) else { return label }
-        if !chosen.isBlank, label.observationType == .blank, label.animalProbability < siteHead.animalFloor {
+        if label.observationType == .animal, let seen = label.written.scientificName,
+            ["species", "genus", "family", "order"].contains(label.written.taxonRank ?? ""),
+            label.written.probability >= siteHead.ceiling, !chosen.lineage.contains(seen)
+        {
             return label
+        }
+        if !chosen.isBlank {
+            if label.observationType == .blank && label.animalProbability < siteHead.animalFloor { return label }
+            if let animalClass = (chosen.lineage.first { classTaxon(of: $0) == $0 }),
+                2 * mass(of: animalClass, probabilities) < label.animalProbability
+            {
+                return label
+            }
         }
         var result = label
         result.bySiteHead = true
@@ -265,6 +283,27 @@ public struct Labeler: Sendable {
         return result
     }
 
+    /// The summed probability of every class counted toward a taxon of the model's taxonomy.
+    func mass(of taxon: String, _ probabilities: [Float]) -> Float {
+        guard let index = metadata.taxonomy?.taxa.firstIndex(where: { $0.name == taxon }) else { return 0 }
+        var total: Float = 0
+        for (i, p) in probabilities.enumerated() where i < counted.count && counted[i].contains(index) { total += p }
+        return total
+    }
+
+    /// The taxon at rank `class` on a name's lineage (the name itself when it is one); nil above that rank
+    /// (`Animalia`, `Chordata`) or for a name the model's taxonomy lacks.
+    func classTaxon(of name: String) -> String? {
+        guard let taxonomy = metadata.taxonomy, var at = taxonomy.taxa.firstIndex(where: { $0.name == name }) else {
+            return nil
+        }
+        while true {
+            if taxonomy.taxa[at].rank == "class" { return taxonomy.taxa[at].name }
+            guard let parent = taxonomy.taxa[at].parent else { return nil }
+            at = parent
+        }
+    }
+
     /// The taxa above a scientific name, nearest first: from the site head's classes where it names one, then
     /// from the model's taxonomy. Empty for a name neither knows.
     public func lineage(of name: String) -> [String] {
@@ -274,16 +313,7 @@ public struct Labeler: Sendable {
         {
             return Array(siteClass.lineage[(at + 1)...])
         }
-        guard let taxonomy = metadata.taxonomy, let index = taxonomy.taxa.firstIndex(where: { $0.name == name }) else {
-            return []
-        }
-        var names: [String] = []
-        var at = taxonomy.taxa[index].parent
-        while let parent = at {
-            names.append(taxonomy.taxa[parent].name)
-            at = taxonomy.taxa[parent].parent
-        }
-        return names
+        return metadata.taxonomy?.ancestors(of: name) ?? []
     }
 
     /// A taxon's rank and English name, from the site head's classes or the model's taxonomy.

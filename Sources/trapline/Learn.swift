@@ -50,6 +50,12 @@ struct Learn: ParsableCommand {
     @Option(help: "The model's animal mass a frame it calls blank needs before the site head may call it an animal.")
     var animalFloor: Float = SiteHead.defaultAnimalFloor
 
+    @Option(
+        help:
+            "The model's probability at or above which its own order, family, genus or species stands against the site head (above 1: never)."
+    )
+    var ceiling: Float = SiteHead.defaultCeiling
+
     @Option(help: "L2 penalty of the regression (on standardised features).")
     var l2: Float = SiteHeadTrainer.defaultL2
 
@@ -68,6 +74,7 @@ struct Learn: ParsableCommand {
         }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be in 0...1.") }
         guard (0...1).contains(animalFloor) else { throw ValidationError("--animal-floor must be in 0...1.") }
+        guard ceiling >= 0 else { throw ValidationError("--ceiling must be 0 or more.") }
         guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be positive.") }
         guard (2...20).contains(folds) else { throw ValidationError("--folds must be 2...20.") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64.") }
@@ -162,6 +169,7 @@ struct Learn: ParsableCommand {
         fits.finish()
         head.name = Self.headName(out)
         head.animalFloor = animalFloor
+        head.ceiling = ceiling
         if Interrupt.requested { throw CLIError("interrupted: nothing written") }
         print(LearnReport.text(head))
         do { try head.write(to: out) } catch let error as InferenceError { throw CLIError(error.message) }

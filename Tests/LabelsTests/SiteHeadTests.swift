@@ -92,40 +92,50 @@ import Testing
     @Test func theLabellerWritesTheSiteClassOnlyWhereTheHeadIsConfident() throws {
         var labeler = try Labeler(metadata: try #require(Self.metadata))
         labeler.siteHead = Self.head(classes: [Self.deer, Self.blank])
-        // A frame the model calls an animal (German shepherd 0.9).
-        let dog = labeler.label(LabelerTests.logits([235: 0.9])[...])
-        #expect(dog.written.scientificName == "Canis familiaris")
-        // Feature 0 at 1: logits 10 and 0, the deer's probability 0.99995: the site head writes it.
-        let deer = labeler.withSiteHead(dog, features: Self.features(0), level: 0)
+        /// The label the model gives chosen probabilities, and the label written with the site head's features.
+        func labels(_ chosen: [Int: Float], _ features: ArraySlice<Float>) -> (model: ImageLabel, written: ImageLabel) {
+            let probabilities = Labeler.softmax(LabelerTests.logits(chosen)[...])
+            let model = labeler.label(probabilities: probabilities)
+            return (model, labeler.withSiteHead(model, probabilities: probabilities, features: features, level: 0))
+        }
+        // An animal the model is unsure of: three dog breeds at 0.3, 0.15 and 0.1, written Canis familiaris at 0.55,
+        // under the 0.6 ceiling. Feature 0 at 1: the deer's probability 0.99995, within its radius: written.
+        let unsureDog: [Int: Float] = [235: 0.3, 249: 0.15, 250: 0.1]
+        let (dog, deer) = labels(unsureDog, Self.features(0))
+        #expect(dog.written.scientificName == "Canis familiaris" && dog.written.probability < SiteHead.defaultCeiling)
         #expect(deer.bySiteHead && deer.observationType == .animal)
         #expect(deer.written.scientificName == "Cervidae" && deer.written.taxonRank == "family")
         #expect(deer.top == dog.top, "the model's top classes are kept")
         #expect(deer.model?.label.scientificName == "Canis familiaris", "and what the model would have written")
         // Feature 1: the site head is sure it is blank.
-        let empty = labeler.withSiteHead(dog, features: Self.features(1), level: 0)
+        let empty = labels(unsureDog, Self.features(1)).written
         #expect(empty.bySiteHead && empty.observationType == .blank && empty.written.scientificName == nil)
         // The deer's feature fires, but the image is mostly something else: cosine distance 1 - 1/sqrt(5) = 0.55
         // from the deer's centroid, beyond its 0.5 radius: the model's label stands.
         var far = Self.features(0)
         far[5] = 2
-        #expect(labeler.withSiteHead(dog, features: far, level: 0) == dog)
+        #expect(labels(unsureDog, far).written == dog)
         // Nothing fires: 0.5 each, under the 0.6 threshold: the model's label stands.
-        let unsure = labeler.withSiteHead(dog, features: Self.features(2), level: 0)
-        #expect(!unsure.bySiteHead && unsure == dog)
+        #expect(labels(unsureDog, Self.features(2)).written == dog)
+        // A dog the model is sure of (0.9, at or above the ceiling) stays a dog, and is not made blank either.
+        let (sure, kept) = labels([235: 0.9], Self.features(0))
+        #expect(kept == sure && labels([235: 0.9], Self.features(1)).written == sure)
         // A frame the model is sure is empty (a plant at 0.9, animal mass under the 0.2 floor) stays blank; one
         // with some animal mass (0.3 to a dog, still blank to the model) becomes the site's animal.
-        let plant = labeler.label(LabelerTests.logits([:])[...])
-        #expect(plant.observationType == .blank)
-        #expect(labeler.withSiteHead(plant, features: Self.features(0), level: 0) == plant)
-        let faint = labeler.label(LabelerTests.logits([235: 0.3])[...])
-        #expect(faint.observationType == .blank)
-        #expect(labeler.withSiteHead(faint, features: Self.features(0), level: 0).written.scientificName == "Cervidae")
+        let (plant, plantWritten) = labels([:], Self.features(0))
+        #expect(plant.observationType == .blank && plantWritten == plant)
+        let (faint, faintWritten) = labels([235: 0.3], Self.features(0))
+        #expect(faint.observationType == .blank && faintWritten.written.scientificName == "Cervidae")
+        // A bird the model is unsure of (goldfinch 0.55, Aves) is not turned into a deer (Mammalia): most of the
+        // animal mass must lie in the site class's class of animal.
+        let (bird, birdWritten) = labels([11: 0.55], Self.features(0))
+        #expect(bird.observationType == .animal && labeler.classTaxon(of: bird.written.scientificName!) == "Aves")
+        #expect(birdWritten == bird)
         // A person is the model's to call, whatever the site head says.
-        let person = labeler.label(LabelerTests.logits([983: 0.9])[...])  // scuba diver
-        #expect(person.observationType == .human)
-        #expect(labeler.withSiteHead(person, features: Self.features(0), level: 0) == person)
+        let (person, personWritten) = labels([983: 0.9], Self.features(0))  // scuba diver
+        #expect(person.observationType == .human && personWritten == person)
         // No features (a ring node of an older trapline): the model's label.
-        #expect(labeler.withSiteHead(dog, features: [], level: 0) == dog)
+        #expect(labels(unsureDog, []).written == dog)
     }
 
     @Test func aPrunedHeadReadsItsOwnRegressionOverTheKeptFeatures() {

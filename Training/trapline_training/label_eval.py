@@ -11,6 +11,9 @@ checked). The plain top-1 is scored the same way through its class's deepest tax
 compared for every photo (animal, human, vehicle, blank).
 
     python -m trapline_training.label_eval --trapline .build/debug/trapline --out Models/evaluation/labels
+
+`--site-head FILE` passes a site head (`trapline learn`) to `trapline classify`; a taxon it writes that the
+model's taxonomy lacks is placed by the head file's lineage.
 """
 
 from __future__ import annotations
@@ -64,8 +67,12 @@ def prepare(photos: list[dict[str, Any]], folder: Path) -> list[Path]:
     return files
 
 
-def classify(trapline: Path, model: Path, files: list[Path], threshold: float) -> list[dict[str, Any]]:
+def classify(
+    trapline: Path, model: Path, files: list[Path], threshold: float, site_head: Path | None = None
+) -> list[dict[str, Any]]:
     command = [str(trapline), "classify", "--json", "--top", "1", "--model", str(model)]
+    if site_head is not None:
+        command += ["--site-head", str(site_head)]
     command += ["--rollup-threshold", str(threshold), *map(str, files)]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout)["images"]
@@ -97,14 +104,19 @@ def truth_lineages(photos: list[dict[str, Any]], wordnet: Taxonomy) -> dict[str,
 
 
 class Scorer:
-    """Right-at-rank checks against the model's taxonomy."""
+    """Right-at-rank checks against the model's taxonomy (and a site head's classes, whose taxa it may lack)."""
 
-    def __init__(self, taxonomy: dict[str, Any], truth: dict[str, list[str]]) -> None:
+    def __init__(
+        self, taxonomy: dict[str, Any], truth: dict[str, list[str]], extra: dict[str, list[str]] | None = None
+    ) -> None:
         self.taxonomy = taxonomy
         self.truth = truth
         self.index = {t["name"]: i for i, t in enumerate(taxonomy["taxa"])}
+        self.extra = extra or {}
 
     def lineage(self, name: str) -> list[str]:
+        if name not in self.index and name in self.extra:
+            return self.extra[name]
         result, at = [], self.index.get(name)
         while at is not None:
             result.append(self.taxonomy["taxa"][at]["name"])
@@ -174,6 +186,16 @@ def score(photos: list[dict[str, Any]], results: list[dict[str, Any]], scorer: S
     }
 
 
+def site_head_lineages(path: Path) -> dict[str, list[str]]:
+    """Each animal class of a site head file by scientific name: the name and its ancestors, nearest first."""
+    return class_lineages(json.loads(path.read_text(encoding="utf-8"))["classes"])
+
+
+def class_lineages(classes: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each animal class of a site head's `classes` by scientific name: the name and its ancestors, nearest first."""
+    return {c["scientificName"]: [c["scientificName"], *c["lineage"]] for c in classes if c.get("scientificName")}
+
+
 def markdown(report: dict[str, Any]) -> str:
     def pct(entry: dict[str, Any]) -> str:
         if entry["value"] is None:
@@ -222,13 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truth", type=Path, default=TRUTH)
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
     parser.add_argument("--out", type=Path, help="folder for report.json and report.md")
+    parser.add_argument("--site-head", type=Path, help="a site head file passed to `trapline classify`")
     args = parser.parse_args(argv)
     taxonomy = modelfile.read_metadata(args.model).get("taxonomy")
     if taxonomy is None:
         print(f"label_eval: {args.model} has no taxonomy (run trapline_training.taxonomy)", file=sys.stderr)
         return 1
     photos = json.loads(args.truth.read_text(encoding="utf-8"))["photos"]
-    scorer = Scorer(taxonomy, truth_lineages(photos, Taxonomy(read_wordnet())))
+    extra = site_head_lineages(args.site_head) if args.site_head else None
+    scorer = Scorer(taxonomy, truth_lineages(photos, Taxonomy(read_wordnet())), extra)
     report: dict[str, Any] = {
         "photos": len(photos),
         "byType": ", ".join(f"{k} {v}" for k, v in Counter(p["type"] for p in photos).items()),
@@ -236,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         "date": __import__("datetime").date.today().isoformat(),
         "thresholds": {},
     }
+    if args.site_head:
+        report["siteHead"] = str(args.site_head)
     with tempfile.TemporaryDirectory() as folder:
         files = prepare(photos, Path(folder))
         for threshold in args.thresholds:
-            results = classify(args.trapline, args.model, files, threshold)
+            results = classify(args.trapline, args.model, files, threshold, args.site_head)
             failed = [r["path"] for r in results if not r["ok"]]
             if failed:
                 print(f"label_eval: trapline could not read {failed}", file=sys.stderr)

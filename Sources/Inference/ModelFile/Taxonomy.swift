@@ -48,6 +48,18 @@ public struct Taxonomy: Sendable, Codable, Equatable {
         return result
     }
 
+    /// The names of the taxa above a named taxon, nearest first; nil for a name the taxonomy lacks.
+    public func ancestors(of name: String) -> [String]? {
+        guard let index = taxa.firstIndex(where: { $0.name == name }) else { return nil }
+        var names: [String] = []
+        var at = taxa[index].parent
+        while let parent = at {
+            names.append(taxa[parent].name)
+            at = taxa[parent].parent
+        }
+        return names
+    }
+
     /// Checks the document against a model with `classCount` classes whose animals are `isAnimal`.
     func validate(classCount: Int, isAnimal: (Int) -> Bool) throws {
         guard classes.count == classCount else {

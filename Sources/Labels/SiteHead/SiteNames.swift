@@ -124,14 +124,7 @@ public struct SiteNames: Sendable {
     }
 
     private func modelLineage(above index: Int) -> [String] {
-        guard let taxonomy else { return [] }
-        var names: [String] = []
-        var at = taxonomy.taxa[index].parent
-        while let parent = at {
-            names.append(taxonomy.taxa[parent].name)
-            at = taxonomy.taxa[parent].parent
-        }
-        return names
+        taxonomy.flatMap { $0.ancestors(of: $0.taxa[index].name) } ?? []
     }
 
     /// A capitalised word, or two, the second in lower case: how Latin names are written.
