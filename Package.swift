@@ -78,7 +78,9 @@ let package = Package(
         // engine computes; this module decides.
         .target(
             name: "Labels",
-            dependencies: ["COpenBLAS", "Imaging", "Inference", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "COpenBLAS", "Imaging", "Inference", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: numeric
         ),
         .target(
@@ -234,6 +236,7 @@ let package = Package(
             name: "StatusPageTests", dependencies: ["StatusPage", "Catalog", "Imaging", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "TraplineTests", dependencies: ["trapline", "Inference", "Labels", "TestSupport"], swiftSettings: strict),
+            name: "TraplineTests", dependencies: ["trapline", "Inference", "Labels", "TestSupport"],
+            swiftSettings: strict),
     ]
 )

@@ -136,7 +136,8 @@ extension Catalog {
     ) -> StatementArguments {
         [
             label.observationType, label.scientificName, label.taxonRank, label.vernacularName, label.classIndex,
-            label.isBlank ? nil : 1, label.classifiedBy ?? result.modelName, at, label.probability, label.animalProbability,
+            label.isBlank ? nil : 1, label.classifiedBy ?? result.modelName, at, label.probability,
+            label.animalProbability,
             label.topClassesJSON, result.modelID, levels, batchID, label.box?.x, label.box?.y, label.box?.width,
             label.box?.height, label.burstFrames, label.contextFrames, label.classScores, label.mediaID,
         ]
@@ -202,7 +203,8 @@ extension Catalog {
                 arguments: [
                     "event-" + event, event, span?["deploymentID"] as String?, span?["first"] as String?,
                     span?["last"] as String?, label.observationType, label.scientificName, label.taxonRank,
-                    label.vernacularName, label.classIndex, label.classifiedBy ?? result.modelName, at, label.probability,
+                    label.vernacularName, label.classIndex, label.classifiedBy ?? result.modelName, at,
+                    label.probability,
                     label.animalProbability, frames.count, frames.filter { $0.observationType == "animal" }.count,
                     label.topClassesJSON, result.modelID,
                 ])

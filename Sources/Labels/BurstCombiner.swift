@@ -74,7 +74,8 @@ public struct BurstCombiner: Sendable {
                             ? .crop(frame: index, box: box) : .carried(frame: index)
                     } ?? .whole(frame: index)
                 result.combined = labeler.withSiteHead(
-                    result.combined, probabilities: result.probabilities, features: slotOf[slot].map { features[$0] }, level: headLevel)
+                    result.combined, probabilities: result.probabilities, features: slotOf[slot].map { features[$0] },
+                    level: headLevel)
             }
             return .success(result)
         }

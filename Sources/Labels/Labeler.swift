@@ -115,14 +115,16 @@ public struct Labeler: Sendable {
         let animals = zip(types, lineages).map { type, lineage in type == .animal ? lineage : [] }
         guard !names.isEmpty else { return animals }
         guard let taxonomy = metadata.taxonomy else {
-            throw InferenceError(.invalidArgument, 
+            throw InferenceError(
+                .invalidArgument,
                 "labels.taxa needs a model with a taxonomy; \(metadata.name) has none")
         }
         var wanted = Set<Int>()
         for name in names {
             let key = name.trimmingSpaces.lowercased()
             guard let index = taxonomy.taxa.firstIndex(where: { $0.name.lowercased() == key }) else {
-                throw InferenceError(.invalidArgument, 
+                throw InferenceError(
+                    .invalidArgument,
                     "\"\(name)\" is not a taxon of \(metadata.name)'s taxonomy "
                         + "(give scientific names of taxa it has classes under, such as Vulpes vulpes, Ardeidae "
                         + "or Bovidae)")
@@ -273,11 +275,13 @@ public struct Labeler: Sendable {
         result.model = ModelLabel(observationType: label.observationType, label: label.written)
         if chosen.isBlank {
             result.observationType = .blank
-            result.written = WrittenLabel(scientificName: nil, taxonRank: nil, vernacularName: nil, probability: p[best])
+            result.written = WrittenLabel(
+                scientificName: nil, taxonRank: nil, vernacularName: nil, probability: p[best])
         } else {
             result.observationType = .animal
             result.written = WrittenLabel(
-                scientificName: chosen.scientificName, taxonRank: chosen.taxonRank, vernacularName: chosen.vernacularName,
+                scientificName: chosen.scientificName, taxonRank: chosen.taxonRank,
+                vernacularName: chosen.vernacularName,
                 probability: p[best])
         }
         return result

@@ -49,7 +49,8 @@ enum LearnSources {
                         }
                     } else {
                         examples.append(
-                            LearnExample(path: path, className: isJPEG(path) ? name : "", burst: [path], source: "\(name)/"))
+                            LearnExample(
+                                path: path, className: isJPEG(path) ? name : "", burst: [path], source: "\(name)/"))
                     }
                 }
             }
@@ -102,12 +103,16 @@ enum LearnSources {
             let detections = (image.detections ?? []).filter { $0.conf >= threshold }
             let name: String?
             if let best = detections.max(by: { $0.conf < $1.conf }) {
-                let top = (best.classifications ?? []).max { $0.count == 2 && $1.count == 2 && $0[1].number < $1[1].number }
+                let top = (best.classifications ?? []).max {
+                    $0.count == 2 && $1.count == 2 && $0[1].number < $1[1].number
+                }
                 name = top.flatMap { $0.first?.text }.flatMap { file.classification_categories?[$0] }
             } else {
                 name = image.failure == nil ? "blank" : nil
             }
-            if let name { examples.append(LearnExample(path: filePath, className: name, burst: [filePath], source: path)) }
+            if let name {
+                examples.append(LearnExample(path: filePath, className: name, burst: [filePath], source: path))
+            }
         }
         return examples
     }
@@ -131,7 +136,8 @@ enum LearnSources {
             if let other = seen[hash] {
                 if other.className != example.className {
                     conflicts.append(
-                        "\(example.path) (\(example.className)) is the same image as \(other.path) (\(other.className))")
+                        "\(example.path) (\(example.className)) is the same image as \(other.path) (\(other.className))"
+                    )
                 }
                 continue
             }
@@ -166,7 +172,9 @@ struct MegaDetectorFile: Decodable {
 
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) { self = .text(text) } else {
+            if let text = try? container.decode(String.self) {
+                self = .text(text)
+            } else {
                 self = .value(try container.decode(Double.self))
             }
         }
@@ -197,7 +205,9 @@ struct CSVTable {
             if quoted {
                 if c == "\"" {
                     if let next = iterator.next() {
-                        if next == "\"" { field.append("\"") } else {
+                        if next == "\"" {
+                            field.append("\"")
+                        } else {
                             quoted = false
                             pending = next
                         }
@@ -246,7 +256,8 @@ enum LearnReport {
             let rank = c.taxonRank.map { " (\($0))" } ?? ""
             let vernacular = c.vernacularName.map { ", \($0)" } ?? ""
             let above = c.lineage.isEmpty ? "" : " < " + c.lineage.prefix(3).joined(separator: " < ")
-            lines.append("\(c.name): \(c.scientificName ?? "blank")\(rank)\(vernacular)\(above); \(c.examples) examples")
+            lines.append(
+                "\(c.name): \(c.scientificName ?? "blank")\(rank)\(vernacular)\(above); \(c.examples) examples")
         }
         guard let v = head.validation else {
             lines.append("no cross-validation: a class has fewer than 2 examples per fold")

@@ -1,8 +1,7 @@
 import Foundation
+import Inference
 import TestSupport
 import Testing
-
-import Inference
 
 @testable import Labels
 

@@ -232,7 +232,9 @@ import Testing
 
     static func votes(_ counts: [(String?, Int)], type: ObservationType = .animal) -> [BurstCombiner.EventVote] {
         counts.flatMap { name, count in
-            Array(repeating: BurstCombiner.EventVote(type: name == nil ? .blank : type, scientificName: name), count: count)
+            Array(
+                repeating: BurstCombiner.EventVote(type: name == nil ? .blank : type, scientificName: name),
+                count: count)
         }
     }
 

@@ -28,7 +28,8 @@ import Testing
     /// cut-out deer dogs at 0.7); the default ceiling's rule is SiteHeadTests's.
     static func learn(_ arguments: [String], check: Bool = true) throws -> CommandResult {
         try runCommand(
-            InspectCommandTests.binary(), ["learn", "--model", ClassifyCommandTests.model, "--ceiling", "2"] + arguments,
+            InspectCommandTests.binary(),
+            ["learn", "--model", ClassifyCommandTests.model, "--ceiling", "2"] + arguments,
             check: check)
     }
 
@@ -95,7 +96,10 @@ import Testing
             try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: other))
             let refused = try runCommand(
                 InspectCommandTests.binary(),
-                ["classify", "--model", ClassifyCommandTests.model, "--site-head", other, try Self.jpegs(test + "/blank")[0]],
+                [
+                    "classify", "--model", ClassifyCommandTests.model, "--site-head", other,
+                    try Self.jpegs(test + "/blank")[0],
+                ],
                 check: false)
             #expect(refused.status != 0 && refused.errorOutput.contains("learned with another model file"))
         }
@@ -122,7 +126,8 @@ import Testing
             try FileManager.default.copyItem(atPath: twice + "/Cervidae/000.jpg", toPath: twice + "/blank/copy.jpg")
             let duplicate = try Self.learn([twice, "--out", out], check: false)
             #expect(duplicate.status != 0 && duplicate.errorOutput.contains("same image"))
-            #expect(duplicate.errorOutput.contains("Cervidae/000.jpg") && duplicate.errorOutput.contains("blank/copy.jpg"))
+            #expect(
+                duplicate.errorOutput.contains("Cervidae/000.jpg") && duplicate.errorOutput.contains("blank/copy.jpg"))
             // A name that is neither Latin nor an animal WordNet knows.
             let unknown = dir.file("unknown")
             try Self.composites(unknown, per: 2, classes: ["wibbly thing=deer", "blank"])
@@ -140,7 +145,8 @@ import Testing
             let none = try Self.learn([empty, "--out", out], check: false)
             #expect(none.status != 0 && none.errorOutput.contains("no class folders"))
             #expect(!FileManager.default.fileExists(atPath: out))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.contains("partial") })
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.contains("partial") })
         }
     }
 
@@ -161,7 +167,9 @@ import Testing
             let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
             #expect(
                 waitUntil(timeout: 60) {
-                    guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
+                    guard
+                        let stat = try? String(
+                            contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
                     else { return true }
                     let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
                     return fields.count > 12 && (Double(fields[11]) ?? 0) / ticks >= 1
@@ -182,7 +190,8 @@ import Testing
             // A package whose observations name the media: two per class, plus a person (left out) and an
             // event-level observation (no media).
             var media = "mediaID,deploymentID,captureMethod,timestamp,filePath,filePublic,fileMediatype\n"
-            var observations = "observationID,deploymentID,mediaID,eventID,eventStart,eventEnd,observationLevel,"
+            var observations =
+                "observationID,deploymentID,mediaID,eventID,eventStart,eventEnd,observationLevel,"
                 + "observationType,scientificName\n"
             var n = 0
             for (folder, type, name) in [
@@ -191,7 +200,8 @@ import Testing
             ] {
                 for k in 0..<2 {
                     n += 1
-                    media += "m\(n),d1,activityDetection,2024-01-01T00:00:0\(n)Z,\"media/\(folder)/00\(k).jpg\",false,image/jpeg\n"
+                    media +=
+                        "m\(n),d1,activityDetection,2024-01-01T00:00:0\(n)Z,\"media/\(folder)/00\(k).jpg\",false,image/jpeg\n"
                     observations += "o\(n),d1,m\(n),,2024-01-01T00:00:00Z,2024-01-01T00:00:00Z,media,\(type),\(name)\n"
                 }
             }
@@ -255,7 +265,8 @@ import Testing
             #expect(rows.count == 4)
             let deer = rows.filter { $0[0] == "Cervidae" }
             #expect(deer.count >= 3, "\(rows)")
-            #expect(deer.allSatisfy { $0[1] == "family" && $0[2] == "efficientnet-lite0-imagenet-refit + site head head" })
+            #expect(
+                deer.allSatisfy { $0[1] == "family" && $0[2] == "efficientnet-lite0-imagenet-refit + site head head" })
             let events = try sqlite(catalog, "SELECT scientificName, classifiedBy FROM event_observations")
             #expect(events.filter { $0[0] == "Cervidae" }.count >= 3)
 
@@ -301,7 +312,8 @@ import Testing
             #expect(now.count == 4)
             #expect(now.filter { $0 == ["Capreolus capreolus", "species"] }.count == deer.count, "\(now)")
             #expect(
-                try sqlite(catalog, "SELECT COUNT(*) FROM event_observations WHERE scientificName = 'Capreolus capreolus'")
+                try sqlite(
+                    catalog, "SELECT COUNT(*) FROM event_observations WHERE scientificName = 'Capreolus capreolus'")
                     == [["\(deer.count)"]])
             let bad = try runCommand(
                 InspectCommandTests.binary(), ["relabel", "--since", "last week"] + arguments, check: false)

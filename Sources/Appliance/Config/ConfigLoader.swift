@@ -9,7 +9,8 @@ public enum ConfigLoader {
     public static let keys: [String] = [
         "watch.folder", "watch.mode", "watch.pollSeconds", "watch.deploymentDepth", "watch.settleSeconds",
         "catalog.path", "model.path", "model.threads", "model.level", "model.crop", "labels.topK",
-        "labels.blankThreshold", "labels.rollupThreshold", "labels.taxa", "labels.siteHead", "labels.localise", "labels.cropThreshold",
+        "labels.blankThreshold", "labels.rollupThreshold", "labels.taxa", "labels.siteHead", "labels.localise",
+        "labels.cropThreshold",
         "labels.stillThreshold", "labels.burstFrames", "batch.maxSize", "batch.maxWaitSeconds",
         "batch.sloSeconds", "events.gapSeconds",
         "limits.maxPixels", "limits.maxFileBytes", "log.level", "ring.nodes", "ring.node", "ring.plan",

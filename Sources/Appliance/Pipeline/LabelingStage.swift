@@ -226,7 +226,8 @@ extension BurstCombiner {
             guard kept.count == shown.count else { return nil }
             let vectors = kept.map { BurstCombiner.dense($0, classes: classes) }
             let votes = frames.map {
-                EventVote(type: ObservationType(rawValue: $0.observationType) ?? .blank, scientificName: $0.scientificName)
+                EventVote(
+                    type: ObservationType(rawValue: $0.observationType) ?? .blank, scientificName: $0.scientificName)
             }
             return eventLabel(probabilities: vectors, frames: frames.count, votes: votes).map {
                 var record = LabelingStage.record("", $0)

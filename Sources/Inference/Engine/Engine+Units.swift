@@ -1,6 +1,7 @@
 extension Engine {
     func runUnit(
-        _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, batch: Int,
+        _ index: Int, level: Int, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
+        batch: Int,
         features: UnsafeMutablePointer<Float>? = nil
     ) {
         let (input, output) = (shapes[index], shapes[index + 1])

@@ -156,7 +156,9 @@ public struct SiteHead: Sendable, Codable, Equatable {
     private func validate(_ path: String) throws {
         let d = mean.count
         var problems: [String] = []
-        if format != Self.formatVersion { problems.append("format \(format), this trapline reads \(Self.formatVersion)") }
+        if format != Self.formatVersion {
+            problems.append("format \(format), this trapline reads \(Self.formatVersion)")
+        }
         if classes.count < 2 { problems.append("fewer than 2 classes") }
         if d == 0 || inverseScale.count != d { problems.append("feature statistics of different lengths") }
         if levels.isEmpty { problems.append("no levels") }
@@ -175,7 +177,8 @@ public struct SiteHead: Sendable, Codable, Equatable {
             problems.append("threshold or animal floor outside 0...1")
         }
         guard problems.isEmpty else {
-            throw InferenceError(.invalidModelFile, "\(path) is not a valid site head: \(problems.joined(separator: "; "))")
+            throw InferenceError(
+                .invalidModelFile, "\(path) is not a valid site head: \(problems.joined(separator: "; "))")
         }
     }
 

@@ -64,7 +64,8 @@ public actor RingHead {
     ///   - features: Whether the last hop should return each image's pooled features as well (for a site head).
     /// - Returns: The logits and the trace.
     /// - Throws: `CancellationError` when the head stops first.
-    public func infer(_ input: [Float], batch: Int, deadline: Double, features: Bool = false) async throws -> RingResult {
+    public func infer(_ input: [Float], batch: Int, deadline: Double, features: Bool = false) async throws -> RingResult
+    {
         guard !stopped else { throw CancellationError() }
         let id = nextID
         nextID += 1
