@@ -210,10 +210,13 @@ import Testing
         let level = try #require((document["levels"] as? [[String: Any]])?.first)
         let weights = try #require(level["weights"] as? [Double])
         let featureError = Double(Tolerance.float32(fanIn: Tolerance.bundledModelFanIn - 1280, scale: 6))
-        let gain =
-            stride(from: 0, to: weights.count, by: inverseScale.count).map { row in
-                zip(weights[row..<(row + inverseScale.count)], inverseScale).map { abs($0) * $1 }.reduce(0, +)
-            }.max() ?? 0
+        // Plain loops: Swift 6.2.3 cannot type-check this as one expression in reasonable time.
+        var gain = 0.0
+        for row in stride(from: 0, to: weights.count, by: inverseScale.count) {
+            var sum = 0.0
+            for (j, scale) in inverseScale.enumerated() { sum += abs(weights[row + j]) * scale }
+            gain = max(gain, sum)
+        }
         let siteTolerance = Double(Tolerance.probability(logits: Float(featureError * gain)))
         var bySite = 0
         for (n, image) in local.enumerated() {
