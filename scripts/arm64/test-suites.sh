@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ $(id -u) -eq 0 ]] || { echo "test-suites.sh: run as root (chroots and bind mounts)" >&2; exit 1; }
-filter=${1:-'GoldenTests|SliceOptionTests|LabelerTests|EventVoteTests|ModelFileTests|DecodeParityTests|ResizeTests|CatalogTests|CatalogMigrationTests|SQLiteLayerTests|BurstCatalogTests|ConfigTests|YAMLSubsetTests'}
+filter=${1:-'GoldenTests|SliceOptionTests|LabelerTests|EventVoteTests|SiteHeadTests|ModelFileTests|DecodeParityTests|ResizeTests|CatalogTests|CatalogMigrationTests|SQLiteLayerTests|BurstCatalogTests|ConfigTests|YAMLSubsetTests'}
 cache=$(scripts/arm64/toolchain.sh)
 # shellcheck source=scripts/arm64/lib.sh
 source scripts/arm64/lib.sh
