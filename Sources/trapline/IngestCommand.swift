@@ -1,14 +1,10 @@
 import Appliance
 import ArgumentParser
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Set by SIGINT/SIGTERM during `trapline ingest`: stop after the current file or batch.
-private let interrupted = Atomic<Bool>(false)
 
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,11 +26,10 @@ struct IngestCommand: AsyncParsableCommand {
         let config = try await options.load(extra: ["watch.folder": folder])
         let logger = ApplianceOptions.logger(config)
         let runtime = try ApplianceOptions.runtime(config, logger: logger)
-        signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+        StopSignal.install()
         let reporter = ProgressReporter(terminal: isatty(STDOUT_FILENO) == 1)
         let result = try await Backfill(runtime: runtime, logger: logger).run(
-            progress: reporter.show, shouldStop: { interrupted.load(ordering: .relaxed) }
+            progress: reporter.show, shouldStop: { StopSignal.requested }
         )
         reporter.finish()
         let verdict = result.stopped ? "interrupted (run again to resume)" : "done"

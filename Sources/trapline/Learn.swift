@@ -84,7 +84,7 @@ struct Learn: ParsableCommand {
     }
 
     func run() throws {
-        Interrupt.install()
+        StopSignal.install()
         let located = try CLISupport.locateModel(model)
         let loaded = located.model
         var examples = try LearnSources.folders(folders)
@@ -124,7 +124,7 @@ struct Learn: ParsableCommand {
         var labels: [Int] = []
         let classIndex = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
         for start in stride(from: 0, to: examples.count, by: 8) {
-            if Interrupt.requested { throw CLIError("interrupted: nothing written") }
+            if StopSignal.requested { throw CLIError("interrupted: nothing written") }
             let chunk = Array(examples[start..<min(examples.count, start + 8)])
             for (example, result) in zip(chunk, try extractor.features(chunk)) {
                 switch result {
@@ -170,7 +170,7 @@ struct Learn: ParsableCommand {
         head.name = Self.headName(out)
         head.animalFloor = animalFloor
         head.ceiling = ceiling
-        if Interrupt.requested { throw CLIError("interrupted: nothing written") }
+        if StopSignal.requested { throw CLIError("interrupted: nothing written") }
         print(LearnReport.text(head))
         do { try head.write(to: out) } catch let error as InferenceError { throw CLIError(error.message) }
         print("wrote \(out): \(head.classes.count) classes, \(rows.count) examples")
@@ -245,17 +245,6 @@ final class Progress {
     }
 
     func finish() { if shown && last >= 0 { writeError("\n") } }
-}
-
-/// Ctrl-C while learning: noted, and checked between steps, so that nothing is written.
-enum Interrupt {
-    nonisolated(unsafe) static var flag: sig_atomic_t = 0
-    static var requested: Bool { flag != 0 }
-
-    static func install() {
-        signal(SIGINT) { _ in Interrupt.flag = 1 }
-        signal(SIGTERM) { _ in Interrupt.flag = 1 }
-    }
 }
 
 func printError(_ text: String) {

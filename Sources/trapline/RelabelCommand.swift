@@ -1,13 +1,9 @@
 import Appliance
 import ArgumentParser
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Set by SIGINT/SIGTERM during `trapline relabel`: stop after the current batch.
-private let stopping = Atomic<Bool>(false)
 
 struct RelabelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,11 +56,10 @@ struct RelabelCommand: AsyncParsableCommand {
         let config = try await options.load(extra: [:])
         let logger = ApplianceOptions.logger(config)
         let runtime = try ApplianceOptions.runtime(config, logger: logger)
-        signal(SIGINT) { _ in stopping.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in stopping.store(true, ordering: .relaxed) }
+        StopSignal.install()
         let reporter = ProgressReporter(terminal: isatty(STDOUT_FILENO) == 1)
         let result = try await Backfill(runtime: runtime, logger: logger).relabel(
-            since: Self.timeKey(since)!, progress: reporter.show, shouldStop: { stopping.load(ordering: .relaxed) })
+            since: Self.timeKey(since)!, progress: reporter.show, shouldStop: { StopSignal.requested })
         reporter.finish()
         let verdict = result.stopped ? "interrupted (run again to finish)" : "done"
         print("\(verdict): \(result.labeled) relabelled, \(result.failed) could not be read again (kept as they were)")
