@@ -14,6 +14,10 @@ public struct FrameLabel: Sendable {
     public var boxes: [MotionBox]
     /// The region whose crop named the frame, when a crop did.
     public var labelBox: Int?
+    /// The image whose probabilities `combined` was made from.
+    public var source = Source.whole
+    /// That image's slot in its batch (`BurstBatch.slots`), set by `BurstCombiner.combine`.
+    public var slot: Int?
     /// Frames in the frame's background model (0 when it was labelled whole only).
     public var burstFrames: Int
     /// Why the frame was labelled whole only, when it was.
@@ -21,6 +25,23 @@ public struct FrameLabel: Sendable {
 
     /// Whether the frame was localised against its burst.
     public var localised: Bool { burstFrames > 0 }
+
+    /// Which of a frame's images named it.
+    public enum Source: Sendable, Equatable {
+        case whole
+        case crop(box: Int)
+        /// The crop at the box carried from a frame of its burst where the animal moved.
+        case carried
+
+        /// The batch slot of this image of frame `frame`.
+        func slot(frame: Int) -> BurstSlot {
+            switch self {
+            case .whole: .whole(frame: frame)
+            case .crop(let box): .crop(frame: frame, box: box)
+            case .carried: .carried(frame: frame)
+            }
+        }
+    }
 }
 
 /// Turns the model's answers for a batch's slots into frame labels, and frames into an event's label.
@@ -66,15 +87,10 @@ public struct BurstCombiner: Sendable {
                 return .failure(ImagingError(.corrupt, "the frame was not classified", path: plan.frame.path))
             }
             var result = label(plan, whole: probabilities, crops: crops[index] ?? [], carried: carried[index])
+            result.slot = slotOf[result.source.slot(frame: index)]
             if let features, labeler.siteHead != nil {
-                // The row of the image whose label was kept: a crop's, the carried crop's, or the whole frame's.
-                let slot: BurstSlot =
-                    result.labelBox.map { box in
-                        slotOf[.crop(frame: index, box: box)] != nil
-                            ? .crop(frame: index, box: box) : .carried(frame: index)
-                    } ?? .whole(frame: index)
                 result.combined = labeler.withSiteHead(
-                    result.combined, probabilities: result.probabilities, features: slotOf[slot].map { features[$0] },
+                    result.combined, probabilities: result.probabilities, features: result.slot.map { features[$0] },
                     level: headLevel)
             }
             return .success(result)
@@ -104,6 +120,7 @@ public struct BurstCombiner: Sendable {
                 result.combined = cropLabel
                 result.probabilities = best.probabilities
                 result.labelBox = best.box
+                result.source = .crop(box: best.box)
             }
         } else if motion.boxes.isEmpty && !motion.globalChange {
             let still = max(labeler.blankThreshold, settings.stillAnimalThreshold)
@@ -116,6 +133,7 @@ public struct BurstCombiner: Sendable {
                     result.probabilities = carried
                     result.boxes = [box]
                     result.labelBox = 0
+                    result.source = .carried
                 }
             }
         }

@@ -212,16 +212,9 @@ struct FeatureExtractor {
         let planned = planner.plan(examples.map { BurstFrame(id: $0.path, path: $0.path, burst: $0.burst) })
         let levels = Array(repeating: 0, count: classifier.engine.model.unitCount)
         let (logits, features) = try classifier.outputs(for: planned.inputs, unitLevels: levels, features: true)
-        var slotOf: [BurstSlot: Int] = [:]
-        for (index, slot) in planned.slots.enumerated() { slotOf[slot] = index }
-        return combiner.combine(planned, logits: logits.map { $0[...] }).enumerated().map { index, result in
-            result.map { frame in
-                let slot =
-                    frame.labelBox.map { box in
-                        slotOf[.crop(frame: index, box: box)] ?? slotOf[.carried(frame: index)]
-                    } ?? slotOf[.whole(frame: index)]
-                return features[slot ?? slotOf[.whole(frame: index)]!]
-            }
+        // The features of the image that named each frame, as labelling would read them.
+        return combiner.combine(planned, logits: logits.map { $0[...] }).map { result in
+            result.map { features[$0.slot!] }
         }
     }
 }
