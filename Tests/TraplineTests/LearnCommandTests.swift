@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -153,7 +154,12 @@ import Testing
     @Test func interruptedLearningLeavesNoFile() throws {
         try withTemporaryDirectory { dir in
             let train = dir.file("train")
-            try Self.composites(train, per: 30)
+            try Self.composites(train, per: 4)
+            // A named pipe among the photos: opening it for writing returns only once `learn` opens it to read,
+            // which is after its signal handlers are set and before it has labelled anything. That event, not a
+            // time, says when to interrupt.
+            let pipe = train + "/blank/zz-pipe.jpg"
+            #expect(mkfifo(pipe, 0o644) == 0)
             let out = dir.file("head.json")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: try InspectCommandTests.binary())
@@ -162,19 +168,22 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
             try process.run()
-            // Interrupt once it has used a second of CPU (the model is loaded, the signal handler set): 90 images
-            // take several times that on any machine of this kind, so it is then reading images.
-            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-            #expect(
-                waitUntil(timeout: 60) {
-                    guard
-                        let stat = try? String(
-                            contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
-                    else { return true }
-                    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-                    return fields.count > 12 && (Double(fields[11]) ?? 0) / ticks >= 1
-                })
+            let opened = DispatchSemaphore(value: 0)
+            let writer = Mutex<Int32>(-1)
+            Thread.detachNewThread {
+                let fd = open(pipe, O_WRONLY)
+                writer.withLock { $0 = fd }
+                opened.signal()
+            }
+            let reached = opened.wait(timeout: .now() + 120) == .success
+            #expect(reached, "learn never opened the pipe")
             kill(process.processIdentifier, SIGINT)
+            if reached {
+                close(writer.withLock { $0 })
+            } else {
+                // Unblock the writer thread so that the test can end.
+                close(open(pipe, O_RDONLY | O_NONBLOCK))
+            }
             process.waitUntilExit()
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(process.terminationStatus != 0)
