@@ -57,6 +57,21 @@ extension Catalog {
         }
     }
 
+    /// Adds a step's time to a recorded batch's `nodeTimings` (for a step that ends after the batch is written,
+    /// such as its commit).
+    /// - Parameters:
+    ///   - step: The entry's name.
+    ///   - seconds: Its time.
+    ///   - batchID: The batch.
+    /// - Throws: `CatalogError` when the catalog cannot be written.
+    public func addTiming(_ step: String, seconds: Double, batchID: Int64) throws {
+        try write("batch timing") { db in
+            try db.execute(
+                sql: "UPDATE batches SET nodeTimings = json_set(nodeTimings, '$.\"' || ? || '\"', ?) WHERE batchID = ?",
+                arguments: [step, seconds, batchID])
+        }
+    }
+
     private func insertBatch(_ db: Database, _ r: BatchResult) throws -> Int64 {
         try db.execute(
             sql: "INSERT OR IGNORE INTO models (modelID, name, path, firstUsed, metadata) VALUES (?, ?, '', ?, '{}')",

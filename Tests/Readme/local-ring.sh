@@ -79,8 +79,8 @@ for line in "${lines[@]}"; do
     ((labelled >= images)) || fail "only $labelled of $images photos labelled within 5 minutes"
   fi
   output=$(bash -c "$command" 2>&1) || { echo "$output" >&2; fail "$line"; }
-  echo "$output" | head -n 12
-  if [[ $command == sqlite3* || $command == *"ring status"* ]]; then
+  echo "$output" | head -n 30
+  if [[ $command == sqlite3* || $command == *"ring status"* || $command == *" timings "* ]]; then
     [[ -n $output ]] || fail "$line printed nothing"
   fi
 done

@@ -164,6 +164,34 @@ import Testing
         }
         let timings = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches").map { $0[0] }.joined()
         for name in ring.names { #expect(timings.contains("\"\(name).compute\"")) }
+        try Self.expectHeadSteps(ring.site.catalog)
+    }
+
+    /// Every batch records each of the head's steps, the commit included, and `trapline timings` reads them.
+    static func expectHeadSteps(_ catalog: String) throws {
+        let steps = [
+            "head.read", "head.hash", "head.register", "head.prepareWait", "jpeg.decode", "head.normalise",
+            "head.ring", "head.slice", "head.codec", "head.control", "head.label", "head.commit",
+        ]
+        // The commit's time is added to its batch's row just after the commit: wait for the last one.
+        #expect(
+            try waitUntil(timeout: 30) {
+                try sqlite(catalog, "SELECT nodeTimings FROM batches").allSatisfy { $0[0].contains("head.commit") }
+            })
+        for row in try sqlite(catalog, "SELECT nodeTimings FROM batches") {
+            for step in steps { #expect(row[0].contains("\"\(step)\""), "\(step) missing from \(row[0])") }
+        }
+        let result = try runCommand(InspectCommandTests.binary(), ["timings", "--json", "--catalog", catalog])
+        #expect(result.status == 0)
+        let document = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        let head = try #require(document["head"] as? [[String: Any]])
+        let keys = Set(head.compactMap { $0["key"] as? String })
+        // The summary shows the round trip less the head's own hop, as the wait for the other nodes.
+        for step in steps where step != "head.ring" { #expect(keys.contains(step)) }
+        #expect(keys.contains("head.ringWait"))
+        #expect((document["headWorkMsPerImage"] as? Double ?? 0) > 0)
+        let text = try runCommand(InspectCommandTests.binary(), ["timings", "--catalog", catalog, "--last", "2"])
+        #expect(String(decoding: text.stdout, as: UTF8.self).contains("wait for the other nodes"))
     }
 
     /// With a site head the last hop sends the pooled features back with the logits, and the head writes what

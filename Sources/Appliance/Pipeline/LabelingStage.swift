@@ -77,12 +77,14 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         let results = combiner.combine(
             planned, logits: outputs.logits.map { $0[...] }, features: site ? outputs.features.map { $0[...] } : nil,
             headLevel: unitLevels.last)
+        var clock = StepClock()
         let (labels, failures) = Self.records(batch, planned, results, labeler: combiner.labeler)
+        var timings = planned.timings.nodeTimings.merging(batch.headSeconds) { $0 + $1 }
+        clock.lap("head.label", into: &timings)
         for (item, plan) in zip(batch.items, planned.frames) {
             thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
         }
         let end = Date().timeIntervalSince1970
-        var timings = planned.timings.nodeTimings
         timings["local"] = end - start
         return BatchResult(
             firstArrival: batch.firstArrival, deadline: batch.deadline, completed: end,
@@ -201,6 +203,26 @@ extension BoxRecord {
     public init(_ motion: MotionBox) {
         self.init(
             x: motion.box.x, y: motion.box.y, width: motion.box.width, height: motion.box.height, score: motion.score)
+    }
+}
+
+extension FormedBatch {
+    /// The head's work on the batch's files before it formed (reading, hashing, registering), summed by step.
+    var headSeconds: [String: Double] {
+        items.reduce(into: [:]) { sums, item in sums.merge(item.headSeconds) { $0 + $1 } }
+    }
+}
+
+/// Times consecutive steps of a batch on one thread, adding each step's seconds to a `nodeTimings` entry.
+struct StepClock {
+    private var last = ContinuousClock.now
+
+    /// Adds the time since the previous lap (or since the clock was made) to `timings[step]`.
+    mutating func lap(_ step: String, into timings: inout [String: Double]) {
+        let now = ContinuousClock.now
+        let (seconds, attoseconds) = (now - last).components
+        timings[step, default: 0] += Double(seconds) + Double(attoseconds) * 1e-18
+        last = now
     }
 }
 

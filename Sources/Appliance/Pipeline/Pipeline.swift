@@ -179,13 +179,15 @@ public final class Pipeline: Service, @unchecked Sendable {
 
     func take(_ path: String, now: Double) {
         do {
-            switch try intake.take(path, now: now) {
+            var timings = IntakeTimings()
+            switch try intake.take(path, now: now, timings: &timings) {
             case .registered(let mediaID, let registration):
                 if registration == .new { ApplianceMetrics.catalogued() }
                 if case .moved(let from) = registration {
                     logger.info("file moved", metadata: ["media.path": "\(path)", "media.previousPath": "\(from)"])
                 }
-                if let item = try catalog.pendingItem(mediaID) {
+                if var item = try catalog.pendingItem(mediaID) {
+                    item.headSeconds = timings.nodeTimings
                     former.add(item)
                     load.arrived(at: now)
                 }
@@ -227,8 +229,13 @@ public final class Pipeline: Service, @unchecked Sendable {
         defer { for item in batch.items where item.relabel { relabelling.remove(item.mediaID) } }
         do {
             let result = try outcome.result.get()
+            let committing = ContinuousClock.now
             let batchID = try catalog.commit(
                 result, eventGapSeconds: config.eventGapSeconds, eventLabeler: labeling.eventLabeler)
+            let (seconds, attoseconds) = (ContinuousClock.now - committing).components
+            // The commit's own time is known only once it is done: added to the batch's row afterwards.
+            try? catalog.addTiming(
+                "head.commit", seconds: Double(seconds) + Double(attoseconds) * 1e-18, batchID: batchID)
             for label in result.labels where !label.relabel { ApplianceMetrics.labelled(type: label.observationType) }
             for failure in result.failures { ApplianceMetrics.failed(reason: failure.code) }
             ApplianceMetrics.batch(latencySeconds: result.completed - result.firstArrival, met: result.metDeadline)

@@ -65,9 +65,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
 
     public func label(_ batch: FormedBatch) async throws -> BatchResult {
         let start = Date().timeIntervalSince1970
-        let planned = await prepare(batch)
+        let (planned, began) = await prepare(batch)
         let decoded = Date().timeIntervalSince1970
-        var timings = planned.timings.nodeTimings
+        var timings = planned.timings.nodeTimings.merging(batch.headSeconds) { $0 + $1 }
+        timings["head.prepareWait"] = began - start
         guard !planned.slots.isEmpty else {
             let (_, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: []))
             return BatchResult(
@@ -83,11 +84,15 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         var attempts = 0
         var hopTimings: [String: Double] = [:]
         var decodeMs = (decoded - start) * 1000
+        var clock = StepClock()
         for chunk in stride(from: 0, to: planned.slots.count, by: chunkSize) {
             let count = min(chunkSize, planned.slots.count - chunk)
             let input = try normalise(planned.inputs[chunk..<(chunk + count)])
+            clock.lap("head.normalise", into: &timings)
             let result = try await head.infer(input, batch: count, deadline: batch.deadline, features: site)
+            clock.lap("head.ring", into: &timings)
             await control?.observe(result, batchSize: count, decodeMs: decodeMs)
+            clock.lap("head.control", into: &timings)
             decodeMs = 0
             for slot in 0..<count {
                 logits.append(result.logits[(slot * result.classes)..<((slot + 1) * result.classes)])
@@ -102,6 +107,11 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             first = first ?? result
             attempts += result.attempts
             for hop in result.hops {
+                if hop.node == head.node.config.node {
+                    // The head's own hop, part of `head.ring`: its units and its activations' coding.
+                    timings["head.slice", default: 0] += hop.sliceMs.reduce(0, +) / 1000
+                    timings["head.codec", default: 0] += (hop.decodeMs + hop.encodeMs) / 1000
+                }
                 hopTimings["\(hop.node).compute", default: 0] += hop.sliceMs.reduce(0, +) / 1000
                 hopTimings["\(hop.node).queue", default: 0] += hop.queueMs / 1000
                 hopTimings["\(hop.node).link", default: 0] += hop.linkMs / 1000
@@ -114,6 +124,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         let headLevel = first?.sliceLevels.last.map { metadata.unitLevels((units - 1)..<units, option: $0)[0] }
         let results = combiner.combine(planned, logits: logits, features: features, headLevel: headLevel)
         let (labels, failures) = LabelingStage.records(batch, planned, results, labeler: labeler)
+        clock.lap("head.label", into: &timings)
         timings.merge(hopTimings) { $1 }
         timings["attempts"] = Double(attempts)
         return BatchResult(
@@ -122,14 +133,17 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             modelID: modelID, modelName: modelName, labels: labels, failures: failures)
     }
 
-    private func prepare(_ batch: FormedBatch) async -> BurstBatch {
+    /// Plans the batch on the decoding queue: decodes, localises and crops. Returns the plan and when the queue
+    /// began it (seconds since 1970; before then the batch waited behind others).
+    private func prepare(_ batch: FormedBatch) async -> (BurstBatch, Double) {
         await withCheckedContinuation { continuation in
             queue.async { [self] in
+                let began = Date().timeIntervalSince1970
                 let planned = planner.plan(batch.items.map(BurstFrame.init))
                 for (item, plan) in zip(batch.items, planned.frames) {
                     thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
                 }
-                continuation.resume(returning: planned)
+                continuation.resume(returning: (planned, began))
             }
         }
     }

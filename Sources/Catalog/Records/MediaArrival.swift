@@ -60,6 +60,9 @@ public struct PendingMedia: Sendable, Equatable {
     public var burst: [String] = []
     /// Whether the media is already labelled and is labelled again because its burst grew (`Catalog.relabelCandidates`).
     public var relabel = false
+    /// Seconds the head spent on the file before it was batched, by step (`head.read`, `head.hash`,
+    /// `head.register`); empty when it was not read in this process (pending from an earlier run).
+    public var headSeconds: [String: Double] = [:]
 
     /// Creates a pending item.
     public init(mediaID: String, filePath: String, deploymentID: String, arrivedAt: Double) {

@@ -59,7 +59,21 @@ public struct Intake: Sendable {
     /// - Throws: `CatalogError` when the catalog cannot be written (the file is then not lost: it stays on disk
     ///   and is found again by the next scan).
     public func take(_ path: String, now: Double) throws -> IntakeOutcome {
+        var timings = IntakeTimings()
+        return try take(path, now: now, timings: &timings)
+    }
+
+    /// Offers one file, and says how long each step took.
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - now: The current time, seconds since 1970.
+    ///   - timings: Set to the seconds spent reading, hashing and registering the file (zero for a step not taken).
+    /// - Returns: What happened.
+    /// - Throws: `CatalogError` when the catalog cannot be written.
+    public func take(_ path: String, now: Double, timings: inout IntakeTimings) throws -> IntakeOutcome {
+        timings = IntakeTimings()
         let name = String(path.split(separator: "/").last ?? "")
+        var clock = ContinuousClock.now
         if let info = FolderScan.stat(path), try catalog.isKnown(path: path, size: info.size, modified: info.modified) {
             return .alreadyKnown
         }
@@ -75,8 +89,13 @@ public struct Intake: Sendable {
             return .failed(code: error.code.description, message: error.message)
         }
         if !JPEGEnd.isPresent(in: bytes), !settled(path, now: now) { return .incomplete }
-        let arrival = makeArrival(path: path, name: name, bytes: bytes)
-        return .registered(mediaID: arrival.mediaID, try catalog.register(arrival))
+        timings.read = clock.lap()
+        let mediaID = SHA256.hex(bytes)
+        timings.hash = clock.lap()
+        let arrival = makeArrival(path: path, name: name, bytes: bytes, mediaID: mediaID)
+        let registration = try catalog.register(arrival)
+        timings.register = clock.lap()
+        return .registered(mediaID: arrival.mediaID, registration)
     }
 
     private func settled(_ path: String, now: Double) -> Bool {
@@ -84,13 +103,13 @@ public struct Intake: Sendable {
         return now - info.modified >= settings.settleSeconds
     }
 
-    func makeArrival(path: String, name: String, bytes: [UInt8]) -> MediaArrival {
+    func makeArrival(path: String, name: String, bytes: [UInt8], mediaID: String? = nil) -> MediaArrival {
         let exif = EXIFParser.parse(jpeg: bytes)
         let layout = try? JPEGDecoder().layout(of: bytes)
         let info = FolderScan.stat(path)
         let (time, source) = Self.captureTime(exif, modified: info?.modified ?? 0)
         return MediaArrival(
-            mediaID: SHA256.hex(bytes), deploymentID: deployment(of: path), filePath: path, fileName: name,
+            mediaID: mediaID ?? SHA256.hex(bytes), deploymentID: deployment(of: path), filePath: path, fileName: name,
             fileSize: bytes.count, fileModified: info?.modified ?? 0, timestamp: time, timestampSource: source,
             width: layout?.width, height: layout?.height, cameraMake: exif.make, cameraModel: exif.model,
             cameraSerial: exif.serialNumber
@@ -130,5 +149,31 @@ enum JPEGEnd {
             return true
         }
         return false
+    }
+}
+
+/// Seconds the intake spent on one file, by step: the head's own work on an arrival before it is batched.
+public struct IntakeTimings: Sendable, Equatable {
+    /// Reading the file (stat, open, read, the end-marker check).
+    public var read = 0.0
+    /// SHA-256 of its bytes.
+    public var hash = 0.0
+    /// EXIF and header, and the catalog's insert.
+    public var register = 0.0
+
+    public init() {}
+
+    /// The steps as `BatchResult.nodeTimings` entries.
+    public var nodeTimings: [String: Double] { ["head.read": read, "head.hash": hash, "head.register": register] }
+}
+
+extension ContinuousClock.Instant {
+    /// Seconds since this instant, which becomes now.
+    mutating func lap() -> Double {
+        let now = ContinuousClock.now
+        let elapsed = now - self
+        self = now
+        let (seconds, attoseconds) = elapsed.components
+        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }
