@@ -137,9 +137,29 @@ import Testing
             let units = random.int(stages...9)
             let unitMs = (0..<(stages * units)).map { _ in random.double(0.5...20) }
             let linkMs = (0..<(stages * (units + 1))).map { _ in random.double(0...10) }
+            // Half the cases give each stage a time outside its units (the head preparing images).
+            let overhead = (0..<stages).map { _ in random.int(0...1) == 0 ? 0 : random.double(0...15) }
             var search = PartitionSearch(stageCount: stages, unitCount: units)
-            search.set(unitMs: { unitMs[$0 * units + $1] }, linkMs: { linkMs[$0 * (units + 1) + $1] })
+            search.set(
+                unitMs: { unitMs[$0 * units + $1] }, linkMs: { linkMs[$0 * (units + 1) + $1] },
+                overheadMs: { overhead[$0] })
             let all = Ring.partitions(units: units, parts: stages).map { ($0, search.timing($0)) }
+            // The timing itself, summed here without the search: each stage's overhead plus its units.
+            for (bounds, timing) in all.prefix(3) {
+                var stageTimes: [Double] = []
+                for stage in 0..<stages {
+                    var ms = overhead[stage]
+                    for unit in bounds[stage]..<bounds[stage + 1] { ms += unitMs[stage * units + unit] }
+                    stageTimes.append(ms)
+                }
+                let links = (1..<stages).map { linkMs[($0 - 1) * (units + 1) + bounds[$0]] }
+                let total = stageTimes.reduce(0, +) + links.reduce(0, +)
+                let slowest = max(stageTimes.max()!, links.max() ?? 0)
+                // The search sums a stage as overhead plus a difference of prefix sums, here in unit order: the two
+                // differ by a few ulps of the sums (relative 1e-12, as above).
+                #expect(abs(timing.bottleneckMs - slowest) <= 1e-12 * slowest)
+                #expect(abs(timing.totalMs - total) <= 1e-12 * total)
+            }
             let cap = random.double(5...60)
             let reference = all.filter { $0.1.bottleneckMs <= cap }.map(\.1.totalMs).min()
             let found = search.leastTotal(capMs: cap)
@@ -190,6 +210,29 @@ import Testing
                 arrivalRate: 160))
         #expect(!decision.moved)
         #expect(decision.reason.hasPrefix("keep "))
+    }
+
+    /// A head busy preparing images (3 ms per image outside its units, 24 ms a batch) gives units to the workers,
+    /// at full width, before anything is pruned; without that work the same ring keeps its boundaries.
+    @Test func aHeadsWorkOutsideItsUnitsMovesItsUnitsAway() throws {
+        let ring = Ring.fourNodes
+        for overhead in [0.0, 3] {
+            var controller = try ring.controller(Fixtures.robust, policy: .adaptive)
+            // 160 images/s in batches of 8: a stage may take 45 ms. The head's units take 34 ms, 58 with its work.
+            var observation = ring.observe(
+                bounds: controller.bounds, levels: controller.levels, slowdowns: [1, 1, 1, 1], msPerValue: 1e-6,
+                arrivalRate: 160)
+            observation.overheadMs = [overhead, 0, 0, 0]
+            let decision = controller.observe(observation)
+            #expect(decision.feasible)
+            #expect(decision.levels == Fixtures.fullWidth, "\(decision.reason)")
+            #expect(decision.moved == (overhead > 0), "\(decision.reason)")
+            #expect(decision.bottleneckMs <= 0.9 * 8 / 160 * 1000)
+            if overhead > 0 {
+                #expect(decision.bounds[1] < ring.plan[1], "the head kept its units: \(decision.bounds)")
+                #expect(decision.reason.contains("work outside the units [3.00, 0.00, 0.00, 0.00]"))
+            }
+        }
     }
 
     /// Adaptive moves first and prunes only what moving cannot absorb, and its choice is the brute force's:

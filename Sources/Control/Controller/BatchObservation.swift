@@ -24,6 +24,11 @@ public struct BatchObservation: Sendable, Equatable {
     /// Per member, the least slowdown to plan it at: above 1 for a node about to throttle (its temperature near
     /// the firmware's limit), before the slowdown shows in its measured times; 0 or empty: nothing anticipated.
     public var anticipatedSlowdowns: [Double] = []
+    /// Per member, milliseconds per image it spends on each batch outside its units and competing with them for
+    /// its CPU: the head's reading, decoding, localising, labelling and cataloguing. The joint search adds it
+    /// (smoothed, times the batch size) to the member's stage, so a head busy with images gives its units away
+    /// before anything is pruned. Empty or 0: none.
+    public var overheadMs: [Double] = []
 
     /// Creates an observation.
     /// - Parameters:

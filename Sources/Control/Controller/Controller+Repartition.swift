@@ -8,6 +8,8 @@ struct JointCosts: Sendable {
     let unitMs: [Double]
     /// `linkMs[stage * (unitCount + 1) + boundary]`: the stage sending that boundary's activation.
     let linkMs: [Double]
+    /// Per stage: its time on the batch outside its units (the head's preparation of the images).
+    var overheadMs: [Double] = []
     let sliceOfUnit: [Int]
     let backlogBatches: Double
 
@@ -17,7 +19,8 @@ struct JointCosts: Sendable {
             unitMs: { stage, unit in
                 unitMs[(stage * unitCount + unit) * optionCount + levels[sliceOfUnit[unit]]]
             },
-            linkMs: { stage, boundary in linkMs[stage * (unitCount + 1) + boundary] })
+            linkMs: { stage, boundary in linkMs[stage * (unitCount + 1) + boundary] },
+            overheadMs: { stage in stage < overheadMs.count ? overheadMs[stage] : 0 })
     }
 
     /// The prediction of a partition: `latency = backlog * bottleneck + total`, as ``StageModel`` predicts.
@@ -97,6 +100,12 @@ extension Controller {
     }
 
     private mutating func updateNodes(_ observation: BatchObservation, batch: Int, units: UnitProfiles) {
+        if overheadSmoothers.count != units.nodes.count {
+            overheadSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
+        }
+        for (node, ms) in observation.overheadMs.enumerated() where node < overheadSmoothers.count {
+            overheadSmoothers[node].add(ms, weight: settings.smoothing, shiftThreshold: settings.shiftThreshold)
+        }
         let sliceOfUnit = units.sliceOfUnit
         let ran = observation.sliceLevels.count == profiles.count ? observation.sliceLevels : levels
         for (index, hop) in observation.hops.enumerated() {
@@ -140,10 +149,14 @@ extension Controller {
             let rate = rateSmoothers[node].value ?? fallback
             for boundary in 0...unitCount { linkMs.append(rate * Double(units.boundaryValues[boundary] * batch)) }
         }
-        return JointCosts(
+        var costs = JointCosts(
             stageCount: stageNodes.count, unitCount: unitCount, optionCount: levelCount, unitMs: unitMs,
             linkMs: linkMs, sliceOfUnit: units.sliceOfUnit,
             backlogBatches: backlog.isFinite ? max(backlog, 0) : 0)
+        costs.overheadMs = stageNodes.map { node in
+            node < overheadSmoothers.count ? (overheadSmoothers[node].value ?? 0) * Double(batch) : 0
+        }
+        return costs
     }
 
     /// The vector's least-latency boundaries among those whose every stage and link keeps within `margin` of the
@@ -353,7 +366,11 @@ extension Controller {
         let heat =
             anticipating.isEmpty
             ? "" : "; members \(Formatting.levels(anticipating)) planned as if throttling (temperature near the limit)"
-        return commitJoint(chosen, reason: reason + heat, constraints, feasible: move != .overloaded)
+        let outside = overheadSmoothers.map { $0.value ?? 0 }
+        let work =
+            outside.allSatisfy({ $0 <= 0 })
+            ? "" : "; work outside the units \(Formatting.list(outside)) ms per image per member"
+        return commitJoint(chosen, reason: reason + heat + work, constraints, feasible: move != .overloaded)
     }
 
     private mutating func commitJoint(

@@ -36,6 +36,8 @@ public struct Controller: Sendable {
     var anticipated: [Double] = []
     /// Per member: smoothed milliseconds per activation value it sends to the next stage.
     var rateSmoothers: [Smoother] = []
+    /// Per member: smoothed milliseconds per image of its work outside its units (``BatchObservation/overheadMs``).
+    var overheadSmoothers: [Smoother] = []
     var sliceSmoothers: [Smoother]
     var linkSmoothers: [Smoother] = []
     /// Per level-vector index: consecutive batches the vector has fit within the relax margin.

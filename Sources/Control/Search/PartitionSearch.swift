@@ -19,6 +19,8 @@ struct PartitionSearch: Sendable {
     private var prefix: [Double]
     /// `link[s * (unitCount + 1) + b]`: stage `s` sending the activation entering unit `b` to stage `s + 1`.
     private var link: [Double]
+    /// Per stage: time it spends on the batch whatever units it runs (the head preparing the images).
+    private var overhead: [Double]
 
     /// Creates a search with every cost zero.
     init(stageCount: Int, unitCount: Int) {
@@ -26,15 +28,20 @@ struct PartitionSearch: Sendable {
         self.unitCount = unitCount
         prefix = Array(repeating: 0, count: stageCount * (unitCount + 1))
         link = Array(repeating: 0, count: stageCount * (unitCount + 1))
+        overhead = Array(repeating: 0, count: stageCount)
     }
 
     /// Sets the costs of one level vector.
     /// - Parameters:
     ///   - unitMs: `unitMs(stage, unit)`: the unit's time on the stage.
     ///   - linkMs: `linkMs(stage, boundary)`: the stage's transfer of that boundary's activation.
-    mutating func set(unitMs: (Int, Int) -> Double, linkMs: (Int, Int) -> Double) {
+    ///   - overheadMs: `overheadMs(stage)`: the stage's time on the batch outside its units (0: none).
+    mutating func set(
+        unitMs: (Int, Int) -> Double, linkMs: (Int, Int) -> Double, overheadMs: (Int) -> Double = { _ in 0 }
+    ) {
         let width = unitCount + 1
         for stage in 0..<stageCount {
+            overhead[stage] = overheadMs(stage)
             var sum = 0.0
             prefix[stage * width] = 0
             for unit in 0..<unitCount {
@@ -46,7 +53,7 @@ struct PartitionSearch: Sendable {
     }
 
     func stageMs(_ stage: Int, _ lower: Int, _ upper: Int) -> Double {
-        prefix[stage * (unitCount + 1) + upper] - prefix[stage * (unitCount + 1) + lower]
+        overhead[stage] + prefix[stage * (unitCount + 1) + upper] - prefix[stage * (unitCount + 1) + lower]
     }
 
     func linkMs(_ stage: Int, _ boundary: Int) -> Double {
