@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 extension Catalog {
     /// Records the model that labels images (once per model file content).
     public func registerModel(id: String, name: String, path: String, metadataJSON: String) throws {
@@ -66,10 +68,20 @@ extension Catalog {
     /// - Throws: `CatalogError` when the catalog cannot be written.
     public func addTiming(_ step: String, seconds: Double, batchID: Int64) throws {
         try write("batch timing") { db in
+            let text = try String.fetchOne(
+                db, sql: "SELECT nodeTimings FROM batches WHERE batchID = ?", arguments: [batchID])
+            guard let text else { return }
+            var timings = (try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8))) ?? [:]
+            timings[step, default: 0] += seconds
             try db.execute(
-                sql: "UPDATE batches SET nodeTimings = json_set(nodeTimings, '$.\"' || ? || '\"', ?) WHERE batchID = ?",
-                arguments: [step, seconds, batchID])
+                sql: "UPDATE batches SET nodeTimings = ? WHERE batchID = ?",
+                arguments: [Self.timingsJSON(timings), batchID])
         }
+    }
+
+    /// `nodeTimings` as the catalog writes it: keys in order, `"key": value`.
+    static func timingsJSON(_ timings: [String: Double]) -> String {
+        "{" + timings.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
 
     private func insertBatch(_ db: Database, _ r: BatchResult) throws -> Int64 {
@@ -77,9 +89,7 @@ extension Catalog {
             sql: "INSERT OR IGNORE INTO models (modelID, name, path, firstUsed, metadata) VALUES (?, ?, '', ?, '{}')",
             arguments: [r.modelID, r.modelName, Catalog.iso(r.completed)]
         )
-        let timings =
-            "{" + r.nodeTimings.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
-            + "}"
+        let timings = Self.timingsJSON(r.nodeTimings)
         try db.execute(
             sql: """
                 INSERT INTO batches (size, firstArrival, deadline, completed, latencyMs, met, levels, nodeTimings, modelID)

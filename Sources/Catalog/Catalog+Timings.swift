@@ -61,7 +61,8 @@ public struct TimingSummary: Sendable, Equatable {
         public var batches: Int
         public var images: Int
         public var totalSeconds: Double
-        /// Total over the images of the batches that recorded it, in milliseconds.
+        /// Total over every batch's images (a batch that did not record it spent nothing on it), in
+        /// milliseconds.
         public var msPerImage: Double
         /// Per-batch milliseconds per image: median and 95th percentile.
         public var p50: Double
@@ -72,6 +73,8 @@ public struct TimingSummary: Sendable, Equatable {
     public var images: Int
     public var meanLatencyMs: Double
     public var met: Int
+    /// Batches whose images a worker prepared.
+    public var offloaded: Int
     /// The head's steps in the order a batch takes them.
     public var head: [Step]
     /// Every ring node's hop steps (`n1.compute`, ...), by node and then step; the head's own hop is also in
@@ -88,6 +91,8 @@ public struct TimingSummary: Sendable, Equatable {
         ("head.hash", "SHA-256", true),
         ("head.register", "EXIF, header, catalog insert", true),
         ("head.prepareWait", "wait for the decoder", false),
+        ("head.offloadRead", "read files for a worker", true),
+        ("head.offload", "wait for a worker to prepare", false),
         ("jpeg.decode", "decode", true),
         ("burst.grayDecode", "grey decode (bursts)", true),
         ("burst.localise", "localise", true),
@@ -102,7 +107,7 @@ public struct TimingSummary: Sendable, Equatable {
         ("head.commit", "catalog commit", true),
     ]
 
-    static let nodeSteps = ["compute", "queue", "link", "decode", "encode"]
+    static let nodeSteps = ["prepare", "compute", "queue", "link", "decode", "encode"]
 
     /// Summarises batches.
     /// - Parameter records: The batches.
@@ -111,6 +116,7 @@ public struct TimingSummary: Sendable, Equatable {
         images = records.map(\.size).reduce(0, +)
         meanLatencyMs = records.isEmpty ? 0 : records.map(\.latencyMs).reduce(0, +) / Double(records.count)
         met = records.filter(\.met).count
+        offloaded = records.filter { ($0.timings["offloaded"] ?? 0) > 0 }.count
         let derived = records.map { record -> BatchTimingRecord in
             var record = record
             if let ring = record.timings["head.ring"] {
@@ -119,7 +125,8 @@ public struct TimingSummary: Sendable, Equatable {
             }
             return record
         }
-        head = Self.headSteps.compactMap { Self.step($0.key, name: $0.name, work: $0.work, derived) }
+        let images = images
+        head = Self.headSteps.compactMap { Self.step($0.key, name: $0.name, work: $0.work, derived, images: images) }
         let nodeNames = Set(
             derived.flatMap { record in
                 record.timings.keys.compactMap { key -> String? in
@@ -132,15 +139,18 @@ public struct TimingSummary: Sendable, Equatable {
             }
         )
         nodes = nodeNames.sorted().flatMap { node in
-            Self.nodeSteps.compactMap { Self.step("\(node).\($0)", name: "\(node) \($0)", work: false, derived) }
+            Self.nodeSteps.compactMap {
+                Self.step("\(node).\($0)", name: "\(node) \($0)", work: false, derived, images: images)
+            }
         }
     }
 
-    private static func step(_ key: String, name: String, work: Bool, _ records: [BatchTimingRecord]) -> Step? {
+    private static func step(
+        _ key: String, name: String, work: Bool, _ records: [BatchTimingRecord], images: Int
+    ) -> Step? {
         let having = records.filter { $0.timings[key] != nil && $0.size > 0 }
-        guard !having.isEmpty else { return nil }
+        guard !having.isEmpty, images > 0 else { return nil }
         let total = having.map { $0.timings[key] ?? 0 }.reduce(0, +)
-        let images = having.map(\.size).reduce(0, +)
         let perBatch = having.map { ($0.timings[key] ?? 0) * 1000 / Double($0.size) }.sorted()
         return Step(
             key: key, name: name, work: work, batches: having.count, images: images, totalSeconds: total,

@@ -77,6 +77,11 @@ public struct FramePlan: Sendable {
     public var burstFrames: Int
     /// Why the frame was labelled whole only, when it was.
     public var wholeOnlyReason: String?
+    /// The thumbnail another node made when it prepared the frame (``prepared`` stays there).
+    public var receivedThumbnail: RGBImage?
+
+    /// The frame's thumbnail, when the preparer makes them.
+    public var thumbnail: RGBImage? { prepared?.thumbnail ?? receivedThumbnail }
 }
 
 /// Costs of a batch's preparation, in milliseconds.
@@ -111,10 +116,13 @@ public struct BurstBatch: Sendable {
 /// the moving regions and decodes a square crop around each from the full-resolution file. Not thread-safe:
 /// one planner per labelling queue.
 public final class BurstPlanner: @unchecked Sendable {
-    public let preparer: ImagePreparer
+    /// How whole frames and crops become the model's input (its thumbnail width may change between batches).
+    public var preparer: ImagePreparer
     public let settings: BurstSettings
     private let localiser: BurstLocaliser
     private var cache: [String: Result<GrayFrame, ImagingError>] = [:]
+    /// The current batch's files, when another node read them (``plan(_:files:)``).
+    private var files: [String: Result<[UInt8], ImagingError>]?
     private var cacheOrder: [String] = []
     private static let cacheLimit = 64
 
@@ -129,9 +137,14 @@ public final class BurstPlanner: @unchecked Sendable {
     }
 
     /// Prepares frames for the model.
-    /// - Parameter frames: The batch's frames, each with its burst.
+    /// - Parameters:
+    ///   - frames: The batch's frames, each with its burst.
+    ///   - files: The files' bytes (or why they could not be read) by path, when another node read them; nil
+    ///     reads them from disk. A path missing from it reads as not found.
     /// - Returns: The plan: per frame what was found, per slot the model's input.
-    public func plan(_ frames: [BurstFrame]) -> BurstBatch {
+    public func plan(_ frames: [BurstFrame], files: [String: Result<[UInt8], ImagingError>]? = nil) -> BurstBatch {
+        self.files = files
+        defer { self.files = nil }
         var timings = BurstTimings()
         var plans: [FramePlan] = []
         var bytesByFrame: [[UInt8]?] = []
@@ -140,7 +153,7 @@ public final class BurstPlanner: @unchecked Sendable {
             var plan = FramePlan(frame: frame, failure: nil, prepared: nil, motion: nil, burstFrames: 0)
             let start = clock.now
             do {
-                let bytes = try ImageFile.read(FilePath(frame.path), maxBytes: preparer.maxFileBytes)
+                let bytes = try read(frame.path)
                 do {
                     plan.prepared = try preparer.prepare(jpeg: bytes)
                 } catch let error as ImagingError {
@@ -277,7 +290,7 @@ public final class BurstPlanner: @unchecked Sendable {
         let start = clock.now
         let result: Result<GrayFrame, ImagingError>
         do {
-            let data = try bytes ?? ImageFile.read(FilePath(path), maxBytes: preparer.maxFileBytes)
+            let data = try bytes ?? read(path)
             result = .success(
                 try GrayFrame.decode(jpeg: data, decoder: preparer.decoder, width: settings.localiser.gridWidth))
         } catch let error as ImagingError {
@@ -290,6 +303,30 @@ public final class BurstPlanner: @unchecked Sendable {
         cacheOrder.append(path)
         if cacheOrder.count > Self.cacheLimit { cache[cacheOrder.removeFirst()] = nil }
         return try? result.get()
+    }
+
+    /// A file's bytes: from the batch's files when given, else from disk.
+    private func read(_ path: String) throws -> [UInt8] {
+        guard let files else { return try ImageFile.read(FilePath(path), maxBytes: preparer.maxFileBytes) }
+        guard let result = files[path] else {
+            throw ImagingError(.notFound, "the head did not send this file", path: path)
+        }
+        return try result.get()
+    }
+
+    /// Every file a batch's preparation reads: its frames, and the windows of their bursts they are localised
+    /// with (each once, in first-use order).
+    public func paths(for frames: [BurstFrame]) -> [String] {
+        var seen: Set<String> = []
+        var out: [String] = []
+        for frame in frames {
+            var wanted = [frame.path]
+            if settings.enabled, let own = frame.burst.firstIndex(of: frame.path) {
+                wanted += frame.burst[settings.window(position: own, count: frame.burst.count)]
+            }
+            for path in wanted where seen.insert(path).inserted { out.append(path) }
+        }
+        return out
     }
 
     public static func ms(_ duration: Duration) -> Double {

@@ -10,8 +10,10 @@ struct Timings: AsyncParsableCommand {
             file as it arrives, waiting for the decoder, decoding, grey decoding, localising and crop decoding, \
             normalising, its own units, coding activations, waiting for the other nodes, the controller, \
             labelling and the catalog commit; on each ring node, its compute, queue, link and coding. For each \
-            step this prints milliseconds per image over the batches that recorded it (the total, and the median \
-            and 95th percentile of the batches), and the head's share. Steps overlap between batches (the next \
+            step this prints milliseconds per image (its total over every batch's images, and the median and 95th \
+            percentile over the batches that recorded it), and the head's share. With ring.offload a worker may \
+            prepare a batch: the head then reads the files for it and waits, and the worker's time shows as its \
+            `prepare`. Steps overlap between batches (the next \
             batch is decoded while the ring computes this one), so they do not add up to the latency.
             """
     )
@@ -52,6 +54,9 @@ struct Timings: AsyncParsableCommand {
         print(
             "batches   \(summary.batches), \(summary.images) images, \(Self.ms(summary.meanLatencyMs)) ms mean latency, \(attainment)% met their deadline"
         )
+        if summary.offloaded > 0 {
+            print("offloaded \(summary.offloaded) batches prepared by a worker (ring.offload)")
+        }
         let work = summary.headWorkMsPerImage
         let capacity = work > 0 ? String(format1: 1000 / work) : "-"
         print(
@@ -115,6 +120,7 @@ struct TimingsReport: Encodable {
     var batches: Int
     var images: Int
     var met: Int
+    var offloaded: Int
     var meanLatencyMs: Double
     var headWorkMsPerImage: Double
     var head: [Step]
@@ -131,6 +137,7 @@ struct TimingsReport: Encodable {
         batches = summary.batches
         images = summary.images
         met = summary.met
+        offloaded = summary.offloaded
         meanLatencyMs = summary.meanLatencyMs
         headWorkMsPerImage = summary.headWorkMsPerImage
         head = steps(summary.head)

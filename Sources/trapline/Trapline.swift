@@ -20,7 +20,8 @@ struct Trapline: AsyncParsableCommand {
             """,
         version: TraplineVersion.string,
         subcommands: [
-            Run.self, IngestCommand.self, Status.self, Timings.self, Export.self, Classify.self, Bursts.self, Inspect.self,
+            Run.self, IngestCommand.self, Status.self, Timings.self, Export.self, Classify.self, Bursts.self,
+            Inspect.self,
             ModelCommand.self, Learn.self, RelabelCommand.self,
             RingCommand.self, Profile.self, PasswordHashCommand.self,
         ]

@@ -28,7 +28,11 @@ import Testing
                 ],
                 completed: 2_000, first: 0)
             let two = try Self.commit(
-                catalog, size: 8, timings: ["head.read": 0.5, "jpeg.decode": 2.0, "burst.crops": 3],
+                catalog, size: 8,
+                timings: [
+                    "head.read": 0.5, "jpeg.decode": 2.0, "burst.crops": 3, "offloaded": 1, "head.offloadRead": 0.25,
+                    "n2.prepare": 1.0,
+                ],
                 completed: 2_010, first: 2)
             try catalog.addTiming("head.commit", seconds: 0.125, batchID: one)
             try catalog.addTiming("head.commit", seconds: 0.5, batchID: two)
@@ -47,19 +51,23 @@ import Testing
             #expect(step("head.read")?.p95 == 250)
             // Decoding: 2.25 s over 10 images.
             #expect(step("jpeg.decode")?.msPerImage == 225)
-            // Only the first batch went round a ring: its wait is the round trip less the head's own hop, over its
-            // 2 images: (1 - 0.25 - 0.125) / 2 s.
-            #expect(step("head.ringWait")?.msPerImage == 312.5)
+            // Only the first batch went round a ring: its wait is the round trip less the head's own hop, 0.625 s,
+            // over every image (the other batch waited for none).
+            #expect(step("head.ringWait")?.msPerImage == 62.5)
             #expect(step("head.ringWait")?.batches == 1)
             #expect(step("head.ringWait")?.work == false)
             // The commit: 0.625 s over 10 images.
             #expect(step("head.commit")?.msPerImage == 62.5)
             // Counts are not steps; ring hops are listed by node.
             #expect(step("burst.crops") == nil)
-            #expect(summary.nodes.map(\.key) == ["n1.compute"])
-            #expect(summary.nodes.first?.msPerImage == 250)
-            // The head's work: reading, decoding, its own units and coding, and the commit (the waits are not work).
-            let expected = 100.0 + 225 + 125 + 62.5 + 62.5
+            #expect(summary.nodes.map(\.key) == ["n1.compute", "n2.prepare"])
+            #expect(summary.nodes.map(\.msPerImage) == [50, 100])
+            // The second batch was prepared by n2: the head only read its files.
+            #expect(summary.offloaded == 1)
+            #expect(step("head.offloadRead")?.msPerImage == 25)
+            // The head's work: reading, its files read for n2, decoding, its own units and coding, and the commit
+            // (the waits are not work).
+            let expected = 100.0 + 25 + 225 + 25 + 12.5 + 62.5
             #expect(summary.headWorkMsPerImage == expected)
             // Only the newest, and only since a time.
             #expect(try catalog.batchTimings(last: 1).map(\.batchID) == [two])

@@ -269,10 +269,13 @@ import Testing
     }
 
     /// A burst's crops go round the ring like its whole frames: the boxes and labels the ring writes (once the
-    /// event has closed and every frame knows its whole burst) are those `trapline bursts` finds on one node.
-    @Test func burstCropsGoRoundTheRing() throws {
+    /// event has closed and every frame knows its whole burst) are those `trapline bursts` finds on one node,
+    /// whether the head prepares the images or hands every batch's preparation to a worker (`ring.offload`).
+    @Test(arguments: ["off", "always"])
+    func burstCropsGoRoundTheRing(offload: String) throws {
         let ring = try LocalRing(
-            nodes: 3, encoding: "float32", transport: "framed", extraRing: "events:\n  gapSeconds: 3")
+            nodes: 3, encoding: "float32", transport: "framed",
+            extraRing: "  offload: \(offload)\nevents:\n  gapSeconds: 3")
         defer { ring.remove() }
         let daemons = try ring.start()
         defer { for daemon in daemons { _ = daemon.stop() } }
@@ -322,6 +325,9 @@ import Testing
         let timings = try sqlite(ring.site.catalog, "SELECT nodeTimings FROM batches").map { $0[0] }
         #expect(timings.contains { $0.contains("\"burst.crops\": ") && !$0.contains("\"burst.crops\": 0.0") })
         #expect(try sqlite(ring.site.catalog, "SELECT frames FROM event_observations") == [["5"]])
+        // Every batch was prepared by a worker, or none was.
+        let offloaded = timings.filter { $0.contains("\"offloaded\": 1") && $0.contains(".prepare\": ") }.count
+        #expect(offloaded == (offload == "always" ? timings.count : 0), "\(timings)")
     }
 
     @Test func killedWorkerIsBypassedNothingIsLostAndItIsReadmitted() throws {

@@ -53,6 +53,9 @@ public struct ApplianceConfig: Sendable, Equatable {
     public var ringSecurity = "mtls"
     public var ringCredentials = "/etc/trapline/ring"
     public var ringMaxInFlight = 3
+    /// Whether the head hands a batch's preparation (decoding, localising, cropping) to a worker: `auto` when its
+    /// own preparation is busy, `always` (every batch a worker can take: for tests and measurements) or `off`.
+    public var ringOffload = "auto"
     public var ringQueueCapacity = 4
     public var ringProbeSeconds = 0.5
     public var ringProbeTimeoutSeconds = 1.0

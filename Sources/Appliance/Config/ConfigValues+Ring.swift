@@ -23,6 +23,10 @@ extension ConfigValues {
         }
         c.ringCredentials = try string("ring.credentials") ?? c.ringCredentials
         c.ringMaxInFlight = try int("ring.maxInFlight", in: 1...64) ?? c.ringMaxInFlight
+        c.ringOffload = try string("ring.offload") ?? c.ringOffload
+        guard ["auto", "always", "off"].contains(c.ringOffload) else {
+            throw ConfigError(key: "ring.offload", "must be auto, always or off, not \"\(c.ringOffload)\"")
+        }
         c.ringQueueCapacity = try int("ring.queueCapacity", in: 1...64) ?? c.ringQueueCapacity
         c.ringProbeSeconds = try double("ring.probeSeconds", in: 0.05...60) ?? c.ringProbeSeconds
         c.ringProbeTimeoutSeconds = try double("ring.probeTimeoutSeconds", in: 0.05...60) ?? c.ringProbeTimeoutSeconds

@@ -70,7 +70,15 @@ public actor PruningControl {
     ///   - result: The ring's result for the batch.
     ///   - batchSize: Images in it.
     ///   - decodeMs: Time the head spent decoding its JPEGs (part of the latency).
-    public func observe(_ result: RingResult, batchSize: Int, decodeMs: Double) async {
+    ///   - headOverheadMs: The head's own work per image outside the ring (reading, decoding, localising,
+    ///     normalising), which competes with its units for its CPU.
+    ///   - headContentionMs: How much of the head's hop that work took (its time overlapping the head's
+    ///     preparation of other batches, shared): taken off the hop before it measures the head's speed, since the
+    ///     overhead is counted on its own.
+    public func observe(
+        _ result: RingResult, batchSize: Int, decodeMs: Double, headOverheadMs: Double = 0,
+        headContentionMs: Double = 0
+    ) async {
         guard let controller = await ready() else { return }
         var placement: [Int] = []
         for (stage, hop) in result.hops.enumerated() { placement += hop.slices.map { _ in stage } }
@@ -83,10 +91,13 @@ public actor PruningControl {
             deadlineMs: budgetMs - decodeMs)
         observation.hops = result.hops.enumerated().compactMap { index, hop in
             guard let member = members.firstIndex(where: { $0.name == hop.node }) else { return nil }
+            let compute = hop.sliceMs.reduce(0, +)
             return HopSample(
-                node: member, units: hop.units, computeMs: hop.sliceMs.reduce(0, +),
+                node: member, units: hop.units,
+                computeMs: member == 0 ? max(compute / 2, compute - headContentionMs) : compute,
                 linkMs: index == 0 ? 0 : hop.linkMs + hop.decodeMs)
         }
+        observation.overheadMs = members.indices.map { $0 == 0 ? headOverheadMs : 0 }
         observation.anticipatedSlowdowns = await anticipatedSlowdowns()
         var updated = controller
         let decision = updated.observe(observation)

@@ -82,7 +82,7 @@ public final class LabelingStage: BatchLabeling, @unchecked Sendable {
         var timings = planned.timings.nodeTimings.merging(batch.headSeconds) { $0 + $1 }
         clock.lap("head.label", into: &timings)
         for (item, plan) in zip(batch.items, planned.frames) {
-            thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
+            thumbnails?.keep(item.mediaID, plan.thumbnail)
         }
         let end = Date().timeIntervalSince1970
         timings["local"] = end - start

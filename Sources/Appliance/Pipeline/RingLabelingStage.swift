@@ -5,8 +5,10 @@ import Imaging
 import Inference
 import Ingest
 import Labels
+import Logging
 import Ring
 import StatusPage
+import Synchronization
 import SystemPackage
 
 /// Labels batches on the ring: the head decodes and normalises the images, the ring computes the network
@@ -27,7 +29,25 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
     /// The adaptive controller, under that policy.
     public let control: PruningControl?
     let thumbnails: ThumbnailStore?
+    /// `ring.offload`: auto, always or off.
+    let offload: String
+    let fingerprint: String
+    let resendSeconds: Double
+    let logger: Logger
     private let queue = DispatchQueue(label: "trapline.decode")
+    private let activity = Mutex(Activity())
+
+    /// What the head is preparing where.
+    struct Activity {
+        /// Batches queued or being prepared on the head.
+        var local = 0
+        /// Batches out for preparation, by worker.
+        var remote: [String: Int] = [:]
+        /// The latest local preparations' start and end (seconds since 1970).
+        var intervals: [(Double, Double)] = []
+        /// Problems with a worker's preparation already logged (one warning each).
+        var warned: Set<String> = []
+    }
 
     /// Creates the stage.
     /// - Parameters:
@@ -57,6 +77,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         burstPreparer.maxFileBytes = config.maxFileBytes
         planner = BurstPlanner(preparer: burstPreparer, settings: config.burstSettings)
         combiner = BurstCombiner(labeler: labeler, settings: config.burstSettings)
+        offload = config.ringOffload
+        fingerprint = RemotePreparation.fingerprint(planner)
+        resendSeconds = config.ringResendSeconds
+        logger = head.node.logger
         chunkSize = max(1, config.batchMaxSize)
         imageWidth = spec.width * spec.height * model.metadata.input.channels
     }
@@ -65,10 +89,13 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
 
     public func label(_ batch: FormedBatch) async throws -> BatchResult {
         let start = Date().timeIntervalSince1970
-        let (planned, began) = await prepare(batch)
+        let prepared = await prepare(batch)
+        let planned = prepared.batch
+        for (item, plan) in zip(batch.items, planned.frames) { thumbnails?.keep(item.mediaID, plan.thumbnail) }
         let decoded = Date().timeIntervalSince1970
-        var timings = planned.timings.nodeTimings.merging(batch.headSeconds) { $0 + $1 }
-        timings["head.prepareWait"] = began - start
+        var timings = prepared.timings.merging(batch.headSeconds) { $0 + $1 }
+        // The head's own work on each image outside the ring, for the controller (milliseconds per image).
+        let outside = (prepared.headSeconds + batch.headSeconds.values.reduce(0, +)) * 1000
         guard !planned.slots.isEmpty else {
             let (_, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: []))
             return BatchResult(
@@ -91,7 +118,11 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             clock.lap("head.normalise", into: &timings)
             let result = try await head.infer(input, batch: count, deadline: batch.deadline, features: site)
             clock.lap("head.ring", into: &timings)
-            await control?.observe(result, batchSize: count, decodeMs: decodeMs)
+            let normalised = timings["head.normalise"] ?? 0
+            await control?.observe(
+                result, batchSize: count, decodeMs: decodeMs,
+                headOverheadMs: (outside + normalised * 1000) / Double(max(1, planned.slots.count)),
+                headContentionMs: contention(result))
             clock.lap("head.control", into: &timings)
             decodeMs = 0
             for slot in 0..<count {
@@ -133,19 +164,120 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             modelID: modelID, modelName: modelName, labels: labels, failures: failures)
     }
 
-    /// Plans the batch on the decoding queue: decodes, localises and crops. Returns the plan and when the queue
-    /// began it (seconds since 1970; before then the batch waited behind others).
-    private func prepare(_ batch: FormedBatch) async -> (BurstBatch, Double) {
-        await withCheckedContinuation { continuation in
+    /// A prepared batch, with where it was prepared and what that cost.
+    struct Prepared {
+        var batch: BurstBatch
+        /// `nodeTimings` entries of the preparation.
+        var timings: [String: Double]
+        /// Seconds of the head's own CPU it took (its decoding, or reading the files it sent).
+        var headSeconds: Double
+    }
+
+    /// Prepares the batch: on a worker when `ring.offload` says so and one takes it, else here.
+    private func prepare(_ batch: FormedBatch) async -> Prepared {
+        let frames = batch.items.map(BurstFrame.init)
+        if let worker = await chooseWorker() {
+            defer { activity.withLock { $0.remote[worker, default: 1] -= 1 } }
+            if let prepared = await prepareRemotely(frames, on: worker) { return prepared }
+        }
+        return await prepareLocally(frames)
+    }
+
+    /// The worker to prepare the next batch, reserved for it; nil to prepare it here. Under `auto` a batch goes
+    /// out only while the head is still preparing an earlier one (its own preparation is then what limits it), to
+    /// the live worker with none of the head's batches to prepare, the least queued first.
+    private func chooseWorker() async -> String? {
+        guard offload != "off" else { return nil }
+        let live = await head.liveMembers
+        let stats = await head.memberStats
+        let members = head.node.config.members
+        return activity.withLock { activity -> String? in
+            if offload == "auto", activity.local == 0 { return nil }
+            let candidates = members.indices.filter { $0 > 0 && $0 < live.count && live[$0] }.filter {
+                offload == "always" || activity.remote[members[$0].name, default: 0] == 0
+            }
+            let chosen = candidates.min { a, b in
+                let (x, y) = (members[a].name, members[b].name)
+                let left = (activity.remote[x, default: 0], Int(stats[x]?.queueLength ?? 0), a)
+                let right = (activity.remote[y, default: 0], Int(stats[y]?.queueLength ?? 0), b)
+                return left < right
+            }
+            guard let chosen else { return nil }
+            activity.remote[members[chosen].name, default: 0] += 1
+            return members[chosen].name
+        }
+    }
+
+    /// Sends the frames' files to `worker` and takes back what it prepared; nil (logged once per kind of
+    /// problem and worker) when it cannot, and the head prepares the batch itself.
+    private func prepareRemotely(_ frames: [BurstFrame], on worker: String) async -> Prepared? {
+        var clock = StepClock()
+        var timings: [String: Double] = [:]
+        do {
+            let request = try RemotePreparation.request(
+                frames, planner: planner, fingerprint: fingerprint, thumbnails: thumbnails != nil,
+                batchID: UInt64(Date().timeIntervalSince1970 * 1000))
+            clock.lap("head.offloadRead", into: &timings)
+            let bytes = request.files.reduce(0) { $0 + $1.data.count }
+            guard bytes + (1 << 20) <= head.node.maxMessageBytes else {
+                warnOnce(worker, "too large", "a batch's files are too large to send (\(bytes) bytes); prepared here")
+                return nil
+            }
+            let reply = try await head.prepare(request, on: worker, timeoutSeconds: resendSeconds)
+            clock.lap("head.offload", into: &timings)
+            let planned = try PreparedBatchWire.decode(
+                frames: frames, plan: Array(reply.plan), pixels: Array(reply.pixels))
+            let t = planned.timings
+            timings["\(worker).prepare"] = (t.wholeDecodeMs + t.grayDecodeMs + t.localiseMs + t.cropDecodeMs) / 1000
+            timings["burst.crops"] = Double(t.crops)
+            timings["offloaded"] = 1
+            return Prepared(batch: planned, timings: timings, headSeconds: timings["head.offloadRead"] ?? 0)
+        } catch {
+            warnOnce(worker, "\(type(of: error))", "\(worker) did not prepare a batch (\(error)); prepared here")
+            return nil
+        }
+    }
+
+    private func warnOnce(_ worker: String, _ kind: String, _ message: String) {
+        let first = activity.withLock { $0.warned.insert("\(worker) \(kind)").inserted }
+        if first { logger.warning("\(message)", metadata: ["peer.name": "\(worker)"]) }
+    }
+
+    /// Plans the batch on the decoding queue: decodes, localises and crops.
+    private func prepareLocally(_ frames: [BurstFrame]) async -> Prepared {
+        let start = Date().timeIntervalSince1970
+        activity.withLock { $0.local += 1 }
+        let (planned, began, ended) = await withCheckedContinuation { continuation in
             queue.async { [self] in
                 let began = Date().timeIntervalSince1970
-                let planned = planner.plan(batch.items.map(BurstFrame.init))
-                for (item, plan) in zip(batch.items, planned.frames) {
-                    thumbnails?.keep(item.mediaID, plan.prepared?.thumbnail)
-                }
-                continuation.resume(returning: (planned, began))
+                let planned = planner.plan(frames)
+                continuation.resume(returning: (planned, began, Date().timeIntervalSince1970))
             }
         }
+        activity.withLock { activity in
+            activity.local -= 1
+            activity.intervals.append((began, ended))
+            if activity.intervals.count > Self.intervalsKept { activity.intervals.removeFirst() }
+        }
+        var timings = planned.timings.nodeTimings
+        timings["head.prepareWait"] = began - start
+        let t = planned.timings
+        return Prepared(
+            batch: planned, timings: timings,
+            headSeconds: (t.wholeDecodeMs + t.grayDecodeMs + t.localiseMs + t.cropDecodeMs) / 1000)
+    }
+
+    static let intervalsKept = 16
+
+    /// How much of the head's own hop its preparation of other batches took: the hop's time overlapping local
+    /// preparations, halved (two threads runnable on the head's CPU share it equally), in milliseconds.
+    private func contention(_ result: RingResult) -> Double {
+        guard let own = result.hops.first(where: { $0.node == head.node.config.node }) else { return 0 }
+        let (start, end) = (own.startedUnixMs / 1000, own.finishedUnixMs / 1000)
+        let overlap = activity.withLock { activity in
+            activity.intervals.reduce(0.0) { $0 + max(0, min(end, $1.1) - max(start, $1.0)) }
+        }
+        return overlap * 1000 / 2
     }
 
     /// The model's input for some slots, normalised into one batch.

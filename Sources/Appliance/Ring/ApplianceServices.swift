@@ -32,6 +32,8 @@ public enum ApplianceServices {
         if !ring.isHead {
             let node = try makeNode(ring, model: model, modelID: sha, config: config, logger: logger)
             if let profile { node.setProfile(profile.entries) }
+            let worker = RemotePreparation.Worker(model: model, config: config)
+            node.preparer.withLock { $0 = { try await worker.prepare($0) } }
             logger.info("ring worker", metadata: ["node.name": "\(ring.node)", "ring.plan": "\(ring.plan)"])
             return [RingNodeService(node: node, head: nil, notifier: SystemdNotifier(environment: environment))]
         }

@@ -51,6 +51,16 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
 
         /// A stable, machine-readable name such as `truncated`.
         public var description: String { value.rawValue }
+
+        /// The code a `description` names; nil for a name this version does not know.
+        public init?(description: String) {
+            guard let value = Value(rawValue: description) else { return nil }
+            self.value = value
+        }
+
+        init(value: Value) {
+            self.value = value
+        }
     }
 
     /// The kind of failure.

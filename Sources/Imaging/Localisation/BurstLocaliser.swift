@@ -50,6 +50,13 @@ public struct FrameMotion: Sendable, Equatable {
     public var movingFraction: Double
     /// Whether the frame changed as a whole (then `boxes` is empty: nothing can be localised in it).
     public var globalChange: Bool
+
+    /// Creates a frame's result.
+    public init(boxes: [MotionBox], movingFraction: Double, globalChange: Bool) {
+        self.boxes = boxes
+        self.movingFraction = movingFraction
+        self.globalChange = globalChange
+    }
 }
 
 /// Finds what moves in a burst: a per-pixel median of the burst's exposure-matched frames is the static

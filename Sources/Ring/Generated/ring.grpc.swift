@@ -586,10 +586,24 @@ public enum Trapline_Ring_V1_Control: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Prepare" metadata.
+        public enum Prepare: Sendable {
+            /// Request type for "Prepare".
+            public typealias Input = Trapline_Ring_V1_PrepareRequest
+            /// Response type for "Prepare".
+            public typealias Output = Trapline_Ring_V1_PrepareReply
+            /// Descriptor for "Prepare".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "trapline.ring.v1.Control"),
+                method: "Prepare",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "trapline.ring.v1.Control" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SetLevels.descriptor,
-            Stats.descriptor
+            Stats.descriptor,
+            Prepare.descriptor
         ]
     }
 }
@@ -643,6 +657,24 @@ extension Trapline_Ring_V1_Control {
             request: GRPCCore.StreamingServerRequest<Trapline_Ring_V1_StatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Trapline_Ring_V1_NodeStats>
+
+        /// Handle the "Prepare" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Only the head asks.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Trapline_Ring_V1_PrepareRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Trapline_Ring_V1_PrepareReply` messages.
+        func prepare(
+            request: GRPCCore.StreamingServerRequest<Trapline_Ring_V1_PrepareRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Trapline_Ring_V1_PrepareReply>
     }
 
     /// Service protocol for the "trapline.ring.v1.Control" service.
@@ -680,6 +712,24 @@ extension Trapline_Ring_V1_Control {
             request: GRPCCore.ServerRequest<Trapline_Ring_V1_StatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Trapline_Ring_V1_NodeStats>
+
+        /// Handle the "Prepare" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Only the head asks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Trapline_Ring_V1_PrepareRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Trapline_Ring_V1_PrepareReply` message.
+        func prepare(
+            request: GRPCCore.ServerRequest<Trapline_Ring_V1_PrepareRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Trapline_Ring_V1_PrepareReply>
     }
 
     /// Simple service protocol for the "trapline.ring.v1.Control" service.
@@ -715,6 +765,24 @@ extension Trapline_Ring_V1_Control {
             request: Trapline_Ring_V1_StatsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Trapline_Ring_V1_NodeStats
+
+        /// Handle the "Prepare" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Only the head asks.
+        ///
+        /// - Parameters:
+        ///   - request: A `Trapline_Ring_V1_PrepareRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Trapline_Ring_V1_PrepareReply` to respond with.
+        func prepare(
+            request: Trapline_Ring_V1_PrepareRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Trapline_Ring_V1_PrepareReply
     }
 }
 
@@ -739,6 +807,17 @@ extension Trapline_Ring_V1_Control.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Trapline_Ring_V1_NodeStats>(),
             handler: { request, context in
                 try await self.stats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Trapline_Ring_V1_Control.Method.Prepare.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Trapline_Ring_V1_PrepareRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Trapline_Ring_V1_PrepareReply>(),
+            handler: { request, context in
+                try await self.prepare(
                     request: request,
                     context: context
                 )
@@ -771,6 +850,17 @@ extension Trapline_Ring_V1_Control.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func prepare(
+        request: GRPCCore.StreamingServerRequest<Trapline_Ring_V1_PrepareRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Trapline_Ring_V1_PrepareReply> {
+        let response = try await self.prepare(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -795,6 +885,19 @@ extension Trapline_Ring_V1_Control.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Trapline_Ring_V1_NodeStats> {
         return GRPCCore.ServerResponse<Trapline_Ring_V1_NodeStats>(
             message: try await self.stats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func prepare(
+        request: GRPCCore.ServerRequest<Trapline_Ring_V1_PrepareRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Trapline_Ring_V1_PrepareReply> {
+        return GRPCCore.ServerResponse<Trapline_Ring_V1_PrepareReply>(
+            message: try await self.prepare(
                 request: request.message,
                 context: context
             ),
@@ -848,6 +951,29 @@ extension Trapline_Ring_V1_Control {
             deserializer: some GRPCCore.MessageDeserializer<Trapline_Ring_V1_NodeStats>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Trapline_Ring_V1_NodeStats>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Prepare" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Only the head asks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Trapline_Ring_V1_PrepareRequest` message.
+        ///   - serializer: A serializer for `Trapline_Ring_V1_PrepareRequest` messages.
+        ///   - deserializer: A deserializer for `Trapline_Ring_V1_PrepareReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func prepare<Result>(
+            request: GRPCCore.ClientRequest<Trapline_Ring_V1_PrepareRequest>,
+            serializer: some GRPCCore.MessageSerializer<Trapline_Ring_V1_PrepareRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Trapline_Ring_V1_PrepareReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Trapline_Ring_V1_PrepareReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -926,6 +1052,40 @@ extension Trapline_Ring_V1_Control {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Prepare" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Only the head asks.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Trapline_Ring_V1_PrepareRequest` message.
+        ///   - serializer: A serializer for `Trapline_Ring_V1_PrepareRequest` messages.
+        ///   - deserializer: A deserializer for `Trapline_Ring_V1_PrepareReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func prepare<Result>(
+            request: GRPCCore.ClientRequest<Trapline_Ring_V1_PrepareRequest>,
+            serializer: some GRPCCore.MessageSerializer<Trapline_Ring_V1_PrepareRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Trapline_Ring_V1_PrepareReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Trapline_Ring_V1_PrepareReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Trapline_Ring_V1_Control.Method.Prepare.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -977,6 +1137,35 @@ extension Trapline_Ring_V1_Control.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Trapline_Ring_V1_StatsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Trapline_Ring_V1_NodeStats>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Prepare" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Only the head asks.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Trapline_Ring_V1_PrepareRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func prepare<Result>(
+        request: GRPCCore.ClientRequest<Trapline_Ring_V1_PrepareRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Trapline_Ring_V1_PrepareReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.prepare(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Trapline_Ring_V1_PrepareRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Trapline_Ring_V1_PrepareReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1038,6 +1227,39 @@ extension Trapline_Ring_V1_Control.ClientProtocol {
             metadata: metadata
         )
         return try await self.stats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Prepare" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Only the head asks.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func prepare<Result>(
+        _ message: Trapline_Ring_V1_PrepareRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Trapline_Ring_V1_PrepareReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Trapline_Ring_V1_PrepareRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.prepare(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -228,6 +228,24 @@ public actor RingHead {
         }
     }
 
+    /// Asks a member to prepare a batch's images (`Control.Prepare`).
+    /// - Parameters:
+    ///   - request: The frames and their files.
+    ///   - member: The member's name.
+    ///   - timeoutSeconds: How long the answer may take.
+    /// - Returns: The member's reply.
+    /// - Throws: `RingError` for a member without a link; the call's error when it fails or refuses.
+    public nonisolated func prepare(
+        _ request: Trapline_Ring_V1_PrepareRequest, on member: String, timeoutSeconds: Double
+    ) async throws -> Trapline_Ring_V1_PrepareReply {
+        guard let link = node.links[member] else {
+            throw RingError(.malformed, "\(member) is not a member of the ring")
+        }
+        var options = link.options
+        options.timeout = .milliseconds(Int64(timeoutSeconds * 1000))
+        return try await link.control.prepare(request, options: options)
+    }
+
     private nonisolated func push(_ levels: [Int], to link: PeerLink) async throws -> Trapline_Ring_V1_NodeStats {
         var request = Trapline_Ring_V1_SetLevelsRequest()
         request.levels = levels.map(UInt32.init)

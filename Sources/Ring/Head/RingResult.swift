@@ -16,6 +16,9 @@ public struct HopRecord: Sendable, Equatable {
     public var linkMs: Double
     public var decodeMs: Double
     public var encodeMs: Double
+    /// When its compute started and finished, on its own clock (milliseconds since 1970).
+    public var startedUnixMs: Double
+    public var finishedUnixMs: Double
 
     init(_ trace: Trapline_Ring_V1_HopTrace, previous: Trapline_Ring_V1_HopTrace?) {
         node = trace.node
@@ -27,6 +30,8 @@ public struct HopRecord: Sendable, Equatable {
         linkMs = previous.map { max(0, trace.receivedUnixMs - $0.finishedUnixMs) } ?? 0
         decodeMs = trace.decodeMs
         encodeMs = trace.encodeMs
+        startedUnixMs = trace.startedUnixMs
+        finishedUnixMs = trace.finishedUnixMs
     }
 }
 

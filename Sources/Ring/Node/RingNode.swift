@@ -24,7 +24,12 @@ public final class RingNode: Sendable {
     let check: ActivationCheck
     let state: Mutex<NodeState>
     let sink = Mutex<(@Sendable (Trapline_Ring_V1_Logits) async -> Bool)?>(nil)
-    let logger: Logger
+    /// Prepares a batch's images for the head (`Control.Prepare`): set by the appliance, which owns the
+    /// preparation code; nil on a node that does not prepare. Throws `RingError` to refuse a request.
+    public let preparer = Mutex<
+        (@Sendable (Trapline_Ring_V1_PrepareRequest) async throws -> Trapline_Ring_V1_PrepareReply)?
+    >(nil)
+    public let logger: Logger
     private let serverSecurity: HTTP2ServerTransport.Posix.TransportSecurity
     /// TLS for the framed activation stream (nil with the gRPC transport or in plaintext).
     let framedTLS: (server: NIOSSLContext, client: NIOSSLContext)?

@@ -48,16 +48,19 @@ struct RingService: Trapline_Ring_V1_Ring.SimpleServiceProtocol {
 struct ControlService: Trapline_Ring_V1_Control.SimpleServiceProtocol {
     let node: RingNode
 
+    /// Under mutual TLS, only the head may change levels or hand out work; any member may read stats.
+    private func requireHead(_ context: ServerContext, _ what: String) throws {
+        guard node.config.security != .plaintext else { return }
+        let peer = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
+        guard let peer, RingCredentials.commonName(peer) == node.config.head.name else {
+            throw RPCError(code: .permissionDenied, message: "only the head, \(node.config.head.name), \(what)")
+        }
+    }
+
     func setLevels(request: Trapline_Ring_V1_SetLevelsRequest, context: ServerContext) async throws
         -> Trapline_Ring_V1_NodeStats
     {
-        // Levels are the head's decision: under mutual TLS, another member may read stats but not set levels.
-        if node.config.security != .plaintext {
-            let peer = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
-            guard let peer, RingCredentials.commonName(peer) == node.config.head.name else {
-                throw RPCError(code: .permissionDenied, message: "only the head, \(node.config.head.name), sets levels")
-            }
-        }
+        try requireHead(context, "sets levels")
         do {
             try node.setLevels(request.levels.map(Int.init))
         } catch let error as RingError {
@@ -70,6 +73,20 @@ struct ControlService: Trapline_Ring_V1_Control.SimpleServiceProtocol {
         -> Trapline_Ring_V1_NodeStats
     {
         await node.stats()
+    }
+
+    func prepare(request: Trapline_Ring_V1_PrepareRequest, context: ServerContext) async throws
+        -> Trapline_Ring_V1_PrepareReply
+    {
+        try requireHead(context, "hands out images to prepare")
+        guard let preparer = node.preparer.withLock({ $0 }) else {
+            throw RPCError(code: .unimplemented, message: "\(node.config.node) does not prepare images")
+        }
+        do {
+            return try await preparer(request)
+        } catch let error as RingError {
+            throw RPCError(code: .failedPrecondition, message: error.message)
+        }
     }
 }
 

@@ -325,6 +325,67 @@ public nonisolated struct Trapline_Ring_V1_ProfileEntry: Sendable {
   public init() {}
 }
 
+/// A batch's images for another node to prepare (decode, localise, crop) when the head's own preparation is what
+/// limits the ring. The node runs the head's preparation code on the head's bytes, so the inputs are the same.
+public nonisolated struct Trapline_Ring_V1_PrepareRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var batchID: UInt64 = 0
+
+  /// JSON: the batch's frames, each {id, path, burst: [paths]}
+  public var frames: Data = Data()
+
+  /// every file the preparation reads: the frames and their burst windows
+  public var files: [Trapline_Ring_V1_FileData] = []
+
+  /// the head's preparation settings; a node whose own differ refuses
+  public var settings: String = String()
+
+  /// also return each frame's thumbnail (the head's status page shows them)
+  public var thumbnails: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Trapline_Ring_V1_FileData: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var path: String = String()
+
+  public var data: Data = Data()
+
+  /// the head could not read it: the error preparing it locally would give
+  public var errorCode: String = String()
+
+  public var errorMessage: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Trapline_Ring_V1_PrepareReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// JSON: per frame what was found, per slot what the model sees
+  public var plan: Data = Data()
+
+  /// each slot's model-sized RGB image, then each thumbnail, 8-bit
+  public var pixels: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "trapline.ring.v1"
@@ -877,6 +938,136 @@ nonisolated extension Trapline_Ring_V1_ProfileEntry: SwiftProtobuf.Message, Swif
     if lhs.level != rhs.level {return false}
     if lhs.batch != rhs.batch {return false}
     if lhs.medianMs != rhs.medianMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Trapline_Ring_V1_PrepareRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PrepareRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}frames\0\u{1}files\0\u{1}settings\0\u{1}thumbnails\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.batchID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.frames) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.settings) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.thumbnails) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.batchID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchID, fieldNumber: 1)
+    }
+    if !self.frames.isEmpty {
+      try visitor.visitSingularBytesField(value: self.frames, fieldNumber: 2)
+    }
+    if !self.files.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.files, fieldNumber: 3)
+    }
+    if !self.settings.isEmpty {
+      try visitor.visitSingularStringField(value: self.settings, fieldNumber: 4)
+    }
+    if self.thumbnails != false {
+      try visitor.visitSingularBoolField(value: self.thumbnails, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Trapline_Ring_V1_PrepareRequest, rhs: Trapline_Ring_V1_PrepareRequest) -> Bool {
+    if lhs.batchID != rhs.batchID {return false}
+    if lhs.frames != rhs.frames {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.settings != rhs.settings {return false}
+    if lhs.thumbnails != rhs.thumbnails {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Trapline_Ring_V1_FileData: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileData"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{1}data\0\u{3}error_code\0\u{3}error_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.errorCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    if !self.errorCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorCode, fieldNumber: 3)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Trapline_Ring_V1_FileData, rhs: Trapline_Ring_V1_FileData) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Trapline_Ring_V1_PrepareReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PrepareReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{1}pixels\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.plan) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.pixels) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.plan.isEmpty {
+      try visitor.visitSingularBytesField(value: self.plan, fieldNumber: 1)
+    }
+    if !self.pixels.isEmpty {
+      try visitor.visitSingularBytesField(value: self.pixels, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Trapline_Ring_V1_PrepareReply, rhs: Trapline_Ring_V1_PrepareReply) -> Bool {
+    if lhs.plan != rhs.plan {return false}
+    if lhs.pixels != rhs.pixels {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
