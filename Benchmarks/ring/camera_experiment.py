@@ -462,6 +462,7 @@ def main() -> None:
         cx.sh(str(ringlab.BINARY), "ring", "init", "--config", str(init))
         cx.profile_nodes(cluster, init, args.out, args.profile_runs)
         capacities = node_capacities(args.out)
+        probed: dict[int, float] = {}
         for name in args.schedules.split(","):
             schedule = SCHEDULES[name]
             per_rep = []
@@ -472,7 +473,10 @@ def main() -> None:
                 if schedule.dump:
                     capacity, arrivals = None, []
                 else:
-                    capacity = probe_capacity(args, cluster, args.out, folder / "probe", seed)
+                    # One probe per repetition, shared by its schedules (the unslowed ring is the same).
+                    if seed not in probed:
+                        probed[seed] = probe_capacity(args, cluster, args.out, args.out / f"probe-rep{rep + 1}", seed)
+                    capacity = probed[seed]
                     arrivals = camera_arrivals(args.load * capacity, schedule.duration, seed)
                 order = policies[rep % len(policies) :] + policies[: rep % len(policies)]
                 results = []
@@ -510,9 +514,11 @@ def main() -> None:
                 per_rep.append(results)
                 for policy in order:
                     shutil.rmtree(folder / policy / "inbox", ignore_errors=True)
-                shutil.rmtree(folder / "probe" / "inbox", ignore_errors=True)
+            for seed, _ in probed.items():
+                shutil.rmtree(args.out / f"probe-rep{seed - args.seed + 1}" / "inbox", ignore_errors=True)
             summary = {
                 "schedule": name,
+                "capacities": {f"rep{seed - args.seed + 1}": value for seed, value in probed.items()},
                 "settings": vars(schedule) | {"windows": schedule.windows},
                 "policies": summarise(per_rep),
                 "nodeCapacities": capacities,

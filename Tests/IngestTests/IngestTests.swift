@@ -114,6 +114,40 @@ import Testing
         #expect(Set(files) == [dir.file("written.jpg"), dir.file("renamed.jpg"), dir.file("new/deeper/inside.jpg")])
     }
 
+    /// Files written into a folder the moment it appears (a card reader, a camera's first trigger) are reported
+    /// though they may land before the folder's watch exists: the folder is listed once it is watched.
+    @Test func filesInAFolderJustMadeAreNotMissed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let watcher = FolderWatcher(root: dir.path, logger: .init(label: "test"))
+        let stream = try watcher.events()
+        var expected: Set<String> = []
+        for camera in 0..<30 {
+            let folder = dir.file("C\(camera)")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for frame in 0..<10 {
+                try Data([UInt8(frame)]).write(to: URL(fileURLWithPath: folder + "/.\(frame).part"))
+                try FileManager.default.moveItem(atPath: folder + "/.\(frame).part", toPath: folder + "/\(frame).jpg")
+                expected.insert(folder + "/\(frame).jpg")
+            }
+        }
+        // A file may be reported twice (listed and its event): collect until every one was seen.
+        var seen: Set<String> = []
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                watcher.stop()
+            }
+            for await event in stream {
+                if case .file(let path) = event { seen.insert(path) }
+                if seen.isSuperset(of: expected) { break }
+            }
+            group.cancelAll()
+        }
+        watcher.stop()
+        #expect(expected.subtracting(seen).isEmpty, "missed: \(expected.subtracting(seen).sorted().prefix(5))")
+    }
+
     @Test func pollerReportsAFileOnceItIsStable() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

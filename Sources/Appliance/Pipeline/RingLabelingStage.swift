@@ -185,7 +185,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
 
     /// The worker to prepare the next batch, reserved for it; nil to prepare it here. Under `auto` a batch goes
     /// out only while the head is still preparing an earlier one (its own preparation is then what limits it), to
-    /// the live worker with none of the head's batches to prepare, the least queued first.
+    /// the live worker with none of the head's batches to prepare, the least queued and least loaded first.
     private func chooseWorker() async -> String? {
         guard offload != "off" else { return nil }
         let live = await head.liveMembers
@@ -196,11 +196,14 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             let candidates = members.indices.filter { $0 > 0 && $0 < live.count && live[$0] }.filter {
                 offload == "always" || activity.remote[members[$0].name, default: 0] == 0
             }
+            // The least busy: fewest of the head's batches to prepare, then the shortest queue, then the least
+            // compute per batch (a worker that prepares computes its units more slowly, and so is asked less).
             let chosen = candidates.min { a, b in
                 let (x, y) = (members[a].name, members[b].name)
-                let left = (activity.remote[x, default: 0], Int(stats[x]?.queueLength ?? 0), a)
-                let right = (activity.remote[y, default: 0], Int(stats[y]?.queueLength ?? 0), b)
-                return left < right
+                let left = (activity.remote[x, default: 0], Int(stats[x]?.queueLength ?? 0))
+                let right = (activity.remote[y, default: 0], Int(stats[y]?.queueLength ?? 0))
+                if left != right { return left < right }
+                return (stats[x]?.meanServiceMs ?? 0, a) < (stats[y]?.meanServiceMs ?? 0, b)
             }
             guard let chosen else { return nil }
             activity.remote[members[chosen].name, default: 0] += 1

@@ -86,17 +86,29 @@ public final class FolderWatcher: FileSource {
     }
 
     /// Watches `top` and every folder below it, then reports the files already there.
+    ///
+    /// A file that arrives in a folder before its watch exists makes no event, so the files are listed only once
+    /// every folder is watched: the tree is scanned again after the watches are added, until a scan finds no
+    /// folder without one (a folder made during the scan). A file listed and also reported by its event is
+    /// offered twice, which the intake takes as already known.
     private func addTree(
         _ top: String, _ inotify: Inotify, _ folders: inout [Int32: String],
         announce: AsyncStream<WatchEvent>.Continuation?
     ) throws {
-        let tree = FolderScan.scan(top)
-        for folder in tree.folders {
-            do {
-                folders[try inotify.addWatch(folder)] = folder
-            } catch let error as IngestError where folder != root {
-                logger.warning("\(error.message)")
+        var watched: Set<String> = []
+        var tree = FolderScan.scan(top)
+        while true {
+            let unwatched = tree.folders.filter { !watched.contains($0) }
+            guard !unwatched.isEmpty else { break }
+            for folder in unwatched {
+                watched.insert(folder)
+                do {
+                    folders[try inotify.addWatch(folder)] = folder
+                } catch let error as IngestError where folder != root {
+                    logger.warning("\(error.message)")
+                }
             }
+            tree = FolderScan.scan(top)
         }
         for file in tree.files { announce?.yield(.file(file.path)) }
     }
