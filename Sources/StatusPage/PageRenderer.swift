@@ -53,6 +53,7 @@ public enum PageRenderer {
                 <td>\(node.meanServiceMs.map { format($0, 1) + " ms" } ?? "&ndash;")</td>\
                 <td>\(node.slowdown.map { format($0, 2) + "&times;" } ?? "&ndash;")</td>\
                 <td>\(node.temperatureCelsius.map { format($0, 1) + " &deg;C" } ?? "&ndash;")</td>\
+                <td>\(node.prepared.map { "\($0)" } ?? "&ndash;")</td>\
                 <td>\(decision.map { escape("\($0.kind): \($0.reason)") } ?? escape(node.detail ?? ""))</td></tr>
 
                 """
@@ -67,7 +68,7 @@ public enum PageRenderer {
         return """
             <section id="ring"><h2>Ring</h2>
             <table><thead><tr><th>node</th><th>state</th><th>units</th><th>level per slice</th><th>mean service</th>\
-            <th>slowdown</th><th>temperature</th><th>last decision</th></tr></thead><tbody>
+            <th>slowdown</th><th>temperature</th><th>batches prepared</th><th>last decision</th></tr></thead><tbody>
             \(rows)</tbody></table>
             \(decisions.isEmpty ? "<p class=\"muted\">No controller decisions yet.</p>" : "<ul class=\"decisions\">\(decisions)</ul>")
             </section>

@@ -13,13 +13,15 @@ public struct RingView: Sendable {
         /// Measured service time over the profiled time at the same level, where the node has a profile.
         public var slowdown: Double?
         public var temperatureCelsius: Double?
+        /// Batches whose images the node prepared for the head (`ring.offload`); nil for the head itself.
+        public var prepared: UInt64?
         /// Why the node did not answer, or other detail.
         public var detail: String?
 
         public init(
             name: String, state: String, bypassed: Bool = false, units: String, levels: [Double],
             meanServiceMs: Double? = nil, slowdown: Double? = nil, temperatureCelsius: Double? = nil,
-            detail: String? = nil
+            prepared: UInt64? = nil, detail: String? = nil
         ) {
             self.name = name
             self.state = state
@@ -29,6 +31,7 @@ public struct RingView: Sendable {
             self.meanServiceMs = meanServiceMs
             self.slowdown = slowdown
             self.temperatureCelsius = temperatureCelsius
+            self.prepared = prepared
             self.detail = detail
         }
     }

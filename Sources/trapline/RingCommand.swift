@@ -78,7 +78,7 @@ struct RingStatus: AsyncParsableCommand {
         } catch let error as RingError {
             throw CLIError(error.message)
         }
-        print("node        address               levels     queue  batches  service ms  temp C")
+        print("node        address               levels     queue  batches  service ms  prepared  temp C")
         for (member, result) in results {
             let address = "\(member.host):\(member.port)"
             switch result {
@@ -88,7 +88,8 @@ struct RingStatus: AsyncParsableCommand {
                 print(
                     pad(member.name, 12) + pad(address, 22) + pad(levels, 11)
                         + pad("\(stats.queueLength)/\(stats.queueCapacity)", 7)
-                        + pad("\(stats.batches)", 9) + pad(format1(stats.meanServiceMs), 12) + temperature)
+                        + pad("\(stats.batches)", 9) + pad(format1(stats.meanServiceMs), 12)
+                        + pad("\(stats.prepared)", 10) + temperature)
             case .failure(let error):
                 print(pad(member.name, 12) + pad(address, 22) + "not answering: \(error)")
             }

@@ -92,7 +92,7 @@ struct Timings: AsyncParsableCommand {
     }
 
     static func row(_ name: String, _ columns: String...) -> String {
-        name.padding(toLength: 34, withPad: " ", startingAt: 0)
+        (name.count >= 34 ? name + " " : name + String(repeating: " ", count: 34 - name.count))
             + columns.map { $0.leftPadded(9) }.joined()
     }
 

@@ -65,11 +65,15 @@ extension ApplianceServices {
     /// Each member's state, slices, levels, service time, slowdown and temperature, as the ring reports them.
     static func ringView(_ ring: RingConfig, head: RingHead, levels: [Double]) async -> RingView {
         let alive = await head.liveMembers
+        // The units each member runs now: the route of a batch sent now (boundaries move; a bypassed node has none).
+        let route = await head.route()
         let answers = (try? await RingQuery.stats(ring, timeoutSeconds: 1)) ?? []
         var nodes: [RingView.Node] = []
         var sliceLevels = [Double?](repeating: nil, count: ring.plan.count - 1)
         for (index, member) in ring.members.enumerated() {
-            let units = "\(ring.plan[index])-\(ring.plan[index + 1] - 1)"
+            let units =
+                route.first { $0.node == member.name }.map { "\($0.units.lowerBound)-\($0.units.upperBound - 1)" }
+                ?? "none"
             let bypassed = index < alive.count && !alive[index]
             let answer = index < answers.count ? answers[index].stats : nil
             switch answer {
@@ -90,7 +94,8 @@ extension ApplianceServices {
                     .init(
                         name: member.name, state: bypassed ? "bypassed" : "up", bypassed: bypassed, units: units,
                         levels: [level], meanServiceMs: stats.batches > 0 ? stats.meanServiceMs : nil,
-                        slowdown: slowdown, temperatureCelsius: stats.hasTemperature_p ? stats.temperatureCelsius : nil)
+                        slowdown: slowdown, temperatureCelsius: stats.hasTemperature_p ? stats.temperatureCelsius : nil,
+                        prepared: index > 0 ? stats.prepared : nil)
                 )
             case .failure(let error):
                 nodes.append(

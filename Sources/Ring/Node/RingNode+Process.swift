@@ -100,6 +100,7 @@ extension RingNode {
         stats.batches = snapshot.batches
         stats.lastServiceMs = snapshot.lastServiceMs
         stats.meanServiceMs = snapshot.meanServiceMs
+        stats.prepared = snapshot.prepared
         stats.uptimeSeconds = Double(DispatchTime.now().uptimeNanoseconds - snapshot.started) / 1e9
         let thermal = Thermal.read(root: config.sysfsRoot)
         if let celsius = thermal.celsius {

@@ -45,6 +45,8 @@ public final class RingNode: Sendable {
         var batches: UInt64 = 0
         var lastServiceMs = 0.0
         var meanServiceMs = 0.0
+        /// Batches prepared for the head (`Control.Prepare`).
+        var prepared: UInt64 = 0
         var profile: [Trapline_Ring_V1_ProfileEntry] = []
         let started = DispatchTime.now().uptimeNanoseconds
     }

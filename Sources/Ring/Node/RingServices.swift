@@ -83,7 +83,9 @@ struct ControlService: Trapline_Ring_V1_Control.SimpleServiceProtocol {
             throw RPCError(code: .unimplemented, message: "\(node.config.node) does not prepare images")
         }
         do {
-            return try await preparer(request)
+            let reply = try await preparer(request)
+            node.state.withLock { $0.prepared += 1 }
+            return reply
         } catch let error as RingError {
             throw RPCError(code: .failedPrecondition, message: error.message)
         }

@@ -299,6 +299,9 @@ public nonisolated struct Trapline_Ring_V1_NodeStats: Sendable {
 
   public var throttledFlags: UInt32 = 0
 
+  /// batches whose images this node prepared for the head (ring.offload)
+  public var prepared: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -800,7 +803,7 @@ nonisolated extension Trapline_Ring_V1_StatsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}model_id\0\u{1}levels\0\u{3}queue_length\0\u{3}queue_capacity\0\u{1}batches\0\u{3}last_service_ms\0\u{3}mean_service_ms\0\u{3}has_temperature\0\u{3}temperature_celsius\0\u{3}uptime_seconds\0\u{1}profile\0\u{3}has_throttled\0\u{3}throttled_flags\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}model_id\0\u{1}levels\0\u{3}queue_length\0\u{3}queue_capacity\0\u{1}batches\0\u{3}last_service_ms\0\u{3}mean_service_ms\0\u{3}has_temperature\0\u{3}temperature_celsius\0\u{3}uptime_seconds\0\u{1}profile\0\u{3}has_throttled\0\u{3}throttled_flags\0\u{1}prepared\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -822,6 +825,7 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.profile) }()
       case 13: try { try decoder.decodeSingularBoolField(value: &self.hasThrottled_p) }()
       case 14: try { try decoder.decodeSingularUInt32Field(value: &self.throttledFlags) }()
+      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.prepared) }()
       default: break
       }
     }
@@ -870,6 +874,9 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
     if self.throttledFlags != 0 {
       try visitor.visitSingularUInt32Field(value: self.throttledFlags, fieldNumber: 14)
     }
+    if self.prepared != 0 {
+      try visitor.visitSingularUInt64Field(value: self.prepared, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -888,6 +895,7 @@ nonisolated extension Trapline_Ring_V1_NodeStats: SwiftProtobuf.Message, SwiftPr
     if lhs.profile != rhs.profile {return false}
     if lhs.hasThrottled_p != rhs.hasThrottled_p {return false}
     if lhs.throttledFlags != rhs.throttledFlags {return false}
+    if lhs.prepared != rhs.prepared {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
