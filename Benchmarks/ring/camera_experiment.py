@@ -321,7 +321,11 @@ def measure(policy: str, ring: Ring, start: float, schedule: Schedule, args, tru
         capture_output=True,
         text=True,
     )
-    labelled = sum(b["size"] for b in batches)
+    # Batches include frames labelled again once their burst closed: count photos, not batch slots.
+    labelled = ringlab.query(
+        ring.catalog, "SELECT COUNT(*) FROM media WHERE status = 'labeled' AND fileName NOT LIKE 'warm-%'"
+    )[0][0]
+    slots = sum(b["size"] for b in batches)
     span = (max(b["completed"] for b in batches) - min(b["firstArrival"] for b in batches)) if batches else 0
     level_changes = sum(1 for e in events if e[1] == "levels")
     return {
@@ -330,7 +334,8 @@ def measure(policy: str, ring: Ring, start: float, schedule: Schedule, args, tru
         "labelled": labelled,
         "batches": len(batches),
         "throughputSlowedImagesPerSecond": in_window / (window[1] - window[0]) if schedule.slow else None,
-        "throughputImagesPerSecond": labelled / span if span > 0 else 0,
+        "relabelled": slots - labelled,
+        "throughputImagesPerSecond": slots / span if span > 0 else 0,
         "sloAttainment": sum(b["met"] for b in batches) / len(batches) if batches else 0,
         "latencyMs": {"p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)},
         "top1Agreement": sum(agree) / len(agree) if agree else float("nan"),

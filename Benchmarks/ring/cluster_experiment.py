@@ -88,6 +88,9 @@ class Cluster:
     def down(self) -> None:
         for namespace in self.namespaces:
             sh("ip", "netns", "del", namespace, check=False)
+        # A run killed part way can leave a host end of a pair behind; the next run could not make it again.
+        for i in range(len(self.namespaces)):
+            sh("ip", "link", "del", f"trapv{i}", check=False)
         sh("ip", "link", "del", "trapbr0", check=False)
         if CGROUP_ROOT.exists():
             for cgroup in self.cgroups:

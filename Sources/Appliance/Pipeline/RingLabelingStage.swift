@@ -47,7 +47,27 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         var intervals: [(Double, Double)] = []
         /// Problems with a worker's preparation already logged (one warning each).
         var warned: Set<String> = []
+        /// The head's work outside the ring (seconds) and the slots it was for, over its latest batches.
+        var outside: [(seconds: Double, slots: Int)] = []
+        var lastOverheadMs = 0.0
     }
+
+    /// Batches the head's outside work is averaged over.
+    static let outsideWindow = 16
+
+    /// Milliseconds per slot of the head's work outside the ring over its latest batches, this one included.
+    private func outsideWork(_ seconds: Double, slots: Int) -> Double {
+        activity.withLock { activity in
+            activity.outside.append((seconds, slots))
+            if activity.outside.count > Self.outsideWindow { activity.outside.removeFirst() }
+            let total = activity.outside.reduce(0) { $0 + $1.slots }
+            let ms = total > 0 ? activity.outside.reduce(0) { $0 + $1.seconds } * 1000 / Double(total) : 0
+            activity.lastOverheadMs = ms
+            return ms
+        }
+    }
+
+    private var lastOverheadMs: Double { activity.withLock { $0.lastOverheadMs } }
 
     /// Creates the stage.
     /// - Parameters:
@@ -94,8 +114,9 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         for (item, plan) in zip(batch.items, planned.frames) { thumbnails?.keep(item.mediaID, plan.thumbnail) }
         let decoded = Date().timeIntervalSince1970
         var timings = prepared.timings.merging(batch.headSeconds) { $0 + $1 }
-        // The head's own work on each image outside the ring, for the controller (milliseconds per image).
-        let outside = (prepared.headSeconds + batch.headSeconds.values.reduce(0, +)) * 1000
+        // The head's own work outside the ring, for the controller: per image over its latest batches, since one
+        // batch's share swings with whether the head or a worker prepared it (60 ms or 2 ms per image).
+        let outside = prepared.headSeconds + batch.headSeconds.values.reduce(0, +)
         guard !planned.slots.isEmpty else {
             let (_, failures) = LabelingStage.records(batch, planned, combiner.combine(planned, logits: []))
             return BatchResult(
@@ -118,10 +139,10 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             clock.lap("head.normalise", into: &timings)
             let result = try await head.infer(input, batch: count, deadline: batch.deadline, features: site)
             clock.lap("head.ring", into: &timings)
-            let normalised = timings["head.normalise"] ?? 0
+            let overhead =
+                chunk == 0 ? outsideWork(outside + (timings["head.normalise"] ?? 0), slots: planned.slots.count) : nil
             await control?.observe(
-                result, batchSize: count, decodeMs: decodeMs,
-                headOverheadMs: (outside + normalised * 1000) / Double(max(1, planned.slots.count)),
+                result, batchSize: count, decodeMs: decodeMs, headOverheadMs: overhead ?? lastOverheadMs,
                 headContentionMs: contention(result))
             clock.lap("head.control", into: &timings)
             decodeMs = 0
