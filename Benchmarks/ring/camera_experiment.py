@@ -131,39 +131,11 @@ class Ring:
     def __init__(self, args, cluster: cx.Cluster, base: Path, work: Path, policy: str, thermal: bool):
         self.work = work
         self.cluster = cluster
-        work.mkdir(parents=True)
-        (work / "inbox").mkdir()
-        nodes = [(name, address, 7401) for name, address in zip(NAMES, cluster.addresses, strict=True)]
-        config = work / "ring.yaml"
         control: dict = {"policy": policy.split("-")[0]}
         if policy.startswith("adaptive-floor"):
             control["accuracyFloor"] = float(policy.removeprefix("adaptive-floor")) / 100
-        ringlab.write_config(
-            config,
-            work,
-            nodes,
-            ring={"probeSeconds": 0.5, "maxInFlight": 3},
-            batch={"maxSize": 8, "maxWaitSeconds": args.max_wait, "sloSeconds": args.slo},
-            control=control,
-        )
-        config.write_text(config.read_text().replace(str(work / "credentials"), str(base / "credentials")))
         self.catalog = work / "catalog.db"
-        self.processes: dict[str, ringlab.Node] = {}
-        for index in reversed(range(len(NAMES))):
-            env = {"TRAPLINE_CONTROL_PROFILE": str(base / f"profile-{NAMES[index]}.json")}
-            if thermal:
-                sysfs = work / f"sysfs-{NAMES[index]}"
-                cx.write_thermal(sysfs, 55.0, 0)
-                env["TRAPLINE_RING_SYSFS_ROOT"] = str(sysfs)
-            self.processes[NAMES[index]] = ringlab.Node(
-                NAMES[index],
-                config,
-                work / f"{NAMES[index]}.log",
-                prefix=cluster.prefix(index),
-                cgroup=cluster.cgroups[index],
-                env=env,
-            )
-            time.sleep(0.5)
+        self.processes: dict[str, ringlab.Node] = cx.start_ring(args, cluster, base, work, control, thermal)
         if not ringlab.wait_for(lambda: ringlab.joined(self.catalog, NAMES[1:]), 60):
             self.stop()
             raise SystemExit(f"{policy}: the ring did not form; see {work}")

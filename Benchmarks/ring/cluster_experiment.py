@@ -184,43 +184,12 @@ def run_policy(
     static,
 ) -> dict:
     work = base / policy
-    work.mkdir(parents=True)
-    (work / "inbox").mkdir()
-    nodes = [(name, address, 7401) for name, address in zip(NAMES, cluster.addresses, strict=True)]
-    config = work / "ring.yaml"
     control = {"policy": "static" if policy == "static" else policy.split("-")[0]}
     if policy == "static":
         control["staticLevels"] = static
     if policy.startswith("adaptive-floor"):
         control["accuracyFloor"] = float(policy.removeprefix("adaptive-floor")) / 100
-    ringlab.write_config(
-        config,
-        work,
-        nodes,
-        ring={"probeSeconds": 0.5, "maxInFlight": 3},
-        batch={"maxSize": 8, "maxWaitSeconds": args.max_wait, "sloSeconds": args.slo},
-        control=control,
-    )
-    config.write_text(config.read_text().replace(str(work / "credentials"), str(base / "credentials")))
-    processes = []
-    for index in reversed(range(len(NAMES))):
-        env = {"TRAPLINE_CONTROL_PROFILE": str(base / f"profile-{NAMES[index]}.json")}
-        if args.ramp > 0:
-            # Each node reads its temperature and throttling flags from a folder the driver writes.
-            sysfs = work / f"sysfs-{NAMES[index]}"
-            write_thermal(sysfs, 55.0, 0)
-            env["TRAPLINE_RING_SYSFS_ROOT"] = str(sysfs)
-        processes.append(
-            ringlab.Node(
-                NAMES[index],
-                config,
-                work / f"{NAMES[index]}.log",
-                prefix=cluster.prefix(index),
-                cgroup=cluster.cgroups[index],
-                env=env,
-            )
-        )
-        time.sleep(0.5)
+    processes = list(start_ring(args, cluster, base, work, control, thermal=args.ramp > 0).values())
     catalog = work / "catalog.db"
     try:
         if not ringlab.wait_for(lambda: ringlab.joined(catalog, NAMES[1:]), 60):
@@ -234,6 +203,42 @@ def run_policy(
         for process in processes:
             process.stop()
     return {"work": str(work), "events": events}
+
+
+def start_ring(args, cluster: Cluster, base: Path, work: Path, control: dict, thermal: bool) -> dict:
+    """A fresh ring under `work` (its inbox, config and catalog; the credentials and profiles of `base`): the
+    four nodes started in their namespaces and cgroups, workers first. Returns the nodes by name."""
+    work.mkdir(parents=True)
+    (work / "inbox").mkdir()
+    nodes = [(name, address, 7401) for name, address in zip(NAMES, cluster.addresses, strict=True)]
+    config = work / "ring.yaml"
+    ringlab.write_config(
+        config,
+        work,
+        nodes,
+        ring={"probeSeconds": 0.5, "maxInFlight": 3},
+        batch={"maxSize": 8, "maxWaitSeconds": args.max_wait, "sloSeconds": args.slo},
+        control=control,
+    )
+    config.write_text(config.read_text().replace(str(work / "credentials"), str(base / "credentials")))
+    processes = {}
+    for index in reversed(range(len(NAMES))):
+        env = {"TRAPLINE_CONTROL_PROFILE": str(base / f"profile-{NAMES[index]}.json")}
+        if thermal:
+            # Each node reads its temperature and throttling flags from a folder the driver writes.
+            sysfs = work / f"sysfs-{NAMES[index]}"
+            write_thermal(sysfs, 55.0, 0)
+            env["TRAPLINE_RING_SYSFS_ROOT"] = str(sysfs)
+        processes[NAMES[index]] = ringlab.Node(
+            NAMES[index],
+            config,
+            work / f"{NAMES[index]}.log",
+            prefix=cluster.prefix(index),
+            cgroup=cluster.cgroups[index],
+            env=env,
+        )
+        time.sleep(0.5)
+    return processes
 
 
 def quotas(args) -> list[float]:
