@@ -92,6 +92,9 @@ public struct BurstTimings: Sendable, Equatable {
     public var cropDecodeMs = 0.0
     public var crops = 0
 
+    /// Decoding, localising and cropping together: the preparation's whole cost.
+    public var preparationMs: Double { wholeDecodeMs + grayDecodeMs + localiseMs + cropDecodeMs }
+
     /// Adds another batch's costs.
     public mutating func add(_ other: BurstTimings) {
         wholeDecodeMs += other.wholeDecodeMs

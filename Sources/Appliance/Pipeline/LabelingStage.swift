@@ -213,19 +213,6 @@ extension FormedBatch {
     }
 }
 
-/// Times consecutive steps of a batch on one thread, adding each step's seconds to a `nodeTimings` entry.
-struct StepClock {
-    private var last = ContinuousClock.now
-
-    /// Adds the time since the previous lap (or since the clock was made) to `timings[step]`.
-    mutating func lap(_ step: String, into timings: inout [String: Double]) {
-        let now = ContinuousClock.now
-        let (seconds, attoseconds) = (now - last).components
-        timings[step, default: 0] += Double(seconds) + Double(attoseconds) * 1e-18
-        last = now
-    }
-}
-
 extension BurstTimings {
     /// The batch's preparation costs as `BatchResult.nodeTimings` entries (seconds; `burst.crops` a count).
     var nodeTimings: [String: Double] {

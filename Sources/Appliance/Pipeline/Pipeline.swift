@@ -229,13 +229,11 @@ public final class Pipeline: Service, @unchecked Sendable {
         defer { for item in batch.items where item.relabel { relabelling.remove(item.mediaID) } }
         do {
             let result = try outcome.result.get()
-            let committing = ContinuousClock.now
+            var clock = StepClock()
             let batchID = try catalog.commit(
                 result, eventGapSeconds: config.eventGapSeconds, eventLabeler: labeling.eventLabeler)
-            let (seconds, attoseconds) = (ContinuousClock.now - committing).components
             // The commit's own time is known only once it is done: added to the batch's row afterwards.
-            try? catalog.addTiming(
-                "head.commit", seconds: Double(seconds) + Double(attoseconds) * 1e-18, batchID: batchID)
+            try? catalog.addTiming("head.commit", seconds: clock.lap(), batchID: batchID)
             for label in result.labels where !label.relabel { ApplianceMetrics.labelled(type: label.observationType) }
             for failure in result.failures { ApplianceMetrics.failed(reason: failure.code) }
             ApplianceMetrics.batch(latencySeconds: result.completed - result.firstArrival, met: result.metDeadline)

@@ -49,7 +49,6 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         var warned: Set<String> = []
         /// The head's work outside the ring (seconds) and the slots it was for, over its latest batches.
         var outside: [(seconds: Double, slots: Int)] = []
-        var lastOverheadMs = 0.0
     }
 
     /// Batches the head's outside work is averaged over.
@@ -62,12 +61,9 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             if activity.outside.count > Self.outsideWindow { activity.outside.removeFirst() }
             let total = activity.outside.reduce(0) { $0 + $1.slots }
             let ms = total > 0 ? activity.outside.reduce(0) { $0 + $1.seconds } * 1000 / Double(total) : 0
-            activity.lastOverheadMs = ms
             return ms
         }
     }
-
-    private var lastOverheadMs: Double { activity.withLock { $0.lastOverheadMs } }
 
     /// Creates the stage.
     /// - Parameters:
@@ -87,22 +83,18 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         self.modelID = modelID
         modelName = model.metadata.name
         metadata = model.metadata
-        let spec = ModelInputSpec(metadata: model.metadata, crop: config.crop.flatMap(CropPolicy.init(rawValue:)))
-        var preparer = ImagePreparer(spec: spec, limits: DecodeLimits(maxPixels: config.maxPixels))
-        preparer.thumbnailWidth = thumbnails == nil ? nil : ThumbnailStore.width
-        self.preparer = preparer
+        // The same planner a worker prepares with (`ring.offload`), so that its inputs are these.
+        planner = RemotePreparation.planner(model: model, config: config, thumbnails: thumbnails != nil)
+        preparer = planner.preparer
         self.thumbnails = thumbnails
         labeler = try Labeler(config: config, metadata: model.metadata, modelID: modelID)
-        var burstPreparer = preparer
-        burstPreparer.maxFileBytes = config.maxFileBytes
-        planner = BurstPlanner(preparer: burstPreparer, settings: config.burstSettings)
         combiner = BurstCombiner(labeler: labeler, settings: config.burstSettings)
         offload = config.ringOffload
         fingerprint = RemotePreparation.fingerprint(planner)
         resendSeconds = config.ringResendSeconds
         logger = head.node.logger
         chunkSize = max(1, config.batchMaxSize)
-        imageWidth = spec.width * spec.height * model.metadata.input.channels
+        imageWidth = preparer.spec.width * preparer.spec.height * model.metadata.input.channels
     }
 
     public var eventLabeler: EventLabeler? { combiner.eventLabeler }
@@ -133,16 +125,18 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         var hopTimings: [String: Double] = [:]
         var decodeMs = (decoded - start) * 1000
         var clock = StepClock()
+        var overhead = 0.0
         for chunk in stride(from: 0, to: planned.slots.count, by: chunkSize) {
             let count = min(chunkSize, planned.slots.count - chunk)
             let input = try normalise(planned.inputs[chunk..<(chunk + count)])
             clock.lap("head.normalise", into: &timings)
             let result = try await head.infer(input, batch: count, deadline: batch.deadline, features: site)
             clock.lap("head.ring", into: &timings)
-            let overhead =
-                chunk == 0 ? outsideWork(outside + (timings["head.normalise"] ?? 0), slots: planned.slots.count) : nil
+            if chunk == 0 {
+                overhead = outsideWork(outside + (timings["head.normalise"] ?? 0), slots: planned.slots.count)
+            }
             await control?.observe(
-                result, batchSize: count, decodeMs: decodeMs, headOverheadMs: overhead ?? lastOverheadMs,
+                result, batchSize: count, decodeMs: decodeMs, headOverheadMs: overhead,
                 headContentionMs: contention(result))
             clock.lap("head.control", into: &timings)
             decodeMs = 0
@@ -251,9 +245,8 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
             clock.lap("head.offload", into: &timings)
             let planned = try PreparedBatchWire.decode(
                 frames: frames, plan: Array(reply.plan), pixels: Array(reply.pixels))
-            let t = planned.timings
-            timings["\(worker).prepare"] = (t.wholeDecodeMs + t.grayDecodeMs + t.localiseMs + t.cropDecodeMs) / 1000
-            timings["burst.crops"] = Double(t.crops)
+            timings["\(worker).prepare"] = planned.timings.preparationMs / 1000
+            timings["burst.crops"] = Double(planned.timings.crops)
             timings["offloaded"] = 1
             return Prepared(batch: planned, timings: timings, headSeconds: timings["head.offloadRead"] ?? 0)
         } catch {
@@ -285,10 +278,7 @@ public final class RingLabelingStage: BatchLabeling, @unchecked Sendable {
         }
         var timings = planned.timings.nodeTimings
         timings["head.prepareWait"] = began - start
-        let t = planned.timings
-        return Prepared(
-            batch: planned, timings: timings,
-            headSeconds: (t.wholeDecodeMs + t.grayDecodeMs + t.localiseMs + t.cropDecodeMs) / 1000)
+        return Prepared(batch: planned, timings: timings, headSeconds: planned.timings.preparationMs / 1000)
     }
 
     static let intervalsKept = 16

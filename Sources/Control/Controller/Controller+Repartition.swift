@@ -100,9 +100,6 @@ extension Controller {
     }
 
     private mutating func updateNodes(_ observation: BatchObservation, batch: Int, units: UnitProfiles) {
-        if overheadSmoothers.count != units.nodes.count {
-            overheadSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
-        }
         for (node, ms) in observation.overheadMs.enumerated() where node < overheadSmoothers.count {
             overheadSmoothers[node].add(ms, weight: settings.smoothing, shiftThreshold: settings.shiftThreshold)
         }

@@ -101,6 +101,7 @@ public struct Controller: Sendable {
             stageNodes = Array(units.nodes.indices)
             bounds = units.planBounds(for: stageNodes)
             nodeSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
+            overheadSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
             rateSmoothers = Array(repeating: Smoother(), count: units.nodes.count)
         }
     }

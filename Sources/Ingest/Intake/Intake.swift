@@ -73,7 +73,7 @@ public struct Intake: Sendable {
     public func take(_ path: String, now: Double, timings: inout IntakeTimings) throws -> IntakeOutcome {
         timings = IntakeTimings()
         let name = String(path.split(separator: "/").last ?? "")
-        var clock = ContinuousClock.now
+        var clock = StepClock()
         if let info = FolderScan.stat(path), try catalog.isKnown(path: path, size: info.size, modified: info.modified) {
             return .alreadyKnown
         }
@@ -103,13 +103,13 @@ public struct Intake: Sendable {
         return now - info.modified >= settings.settleSeconds
     }
 
-    func makeArrival(path: String, name: String, bytes: [UInt8], mediaID: String? = nil) -> MediaArrival {
+    func makeArrival(path: String, name: String, bytes: [UInt8], mediaID: String) -> MediaArrival {
         let exif = EXIFParser.parse(jpeg: bytes)
         let layout = try? JPEGDecoder().layout(of: bytes)
         let info = FolderScan.stat(path)
         let (time, source) = Self.captureTime(exif, modified: info?.modified ?? 0)
         return MediaArrival(
-            mediaID: mediaID ?? SHA256.hex(bytes), deploymentID: deployment(of: path), filePath: path, fileName: name,
+            mediaID: mediaID, deploymentID: deployment(of: path), filePath: path, fileName: name,
             fileSize: bytes.count, fileModified: info?.modified ?? 0, timestamp: time, timestampSource: source,
             width: layout?.width, height: layout?.height, cameraMake: exif.make, cameraModel: exif.model,
             cameraSerial: exif.serialNumber
@@ -165,15 +165,4 @@ public struct IntakeTimings: Sendable, Equatable {
 
     /// The steps as `BatchResult.nodeTimings` entries.
     public var nodeTimings: [String: Double] { ["head.read": read, "head.hash": hash, "head.register": register] }
-}
-
-extension ContinuousClock.Instant {
-    /// Seconds since this instant, which becomes now.
-    mutating func lap() -> Double {
-        let now = ContinuousClock.now
-        let elapsed = now - self
-        self = now
-        let (seconds, attoseconds) = elapsed.components
-        return Double(seconds) + Double(attoseconds) * 1e-18
-    }
 }
