@@ -144,8 +144,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The pruning controller: pure logic over numbers, tested with simulated inputs.
-        .target(name: "Control", swiftSettings: strict),
+        // The pruning controller: pure logic over numbers, tested with simulated inputs (optimised in debug builds
+        // too: its tests compare searches of thousands of choices with brute forces).
+        .target(name: "Control", swiftSettings: numeric),
         .target(
             name: "Appliance",
             dependencies: [

@@ -147,11 +147,9 @@ public actor PruningControl {
             controller = created
             let name = policy == .repartition ? "repartition" : "adaptive"
             let how =
-                created.joint || policy == .repartition
+                created.joint
                 ? "moving boundaries" + (policy == .repartition ? "" : " and pruning")
-                : units == nil
-                    ? "pruning only (a node has no unit profiles: run `trapline profile` again)"
-                    : "pruning only (the joint search is too large for \(profiles.count) slices)"
+                : "pruning only (a node has no unit profiles: run `trapline profile` again)"
             try? catalog.recordControllerEvent(
                 kind: "controller", node: nil, levels: nil,
                 reason: "\(name) control started with profiles from \(profiles.map(\.node)), \(how)",

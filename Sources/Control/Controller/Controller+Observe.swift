@@ -9,7 +9,7 @@ extension Controller {
     public mutating func observe(_ observation: BatchObservation) -> Decision {
         let batch = max(observation.batchSize, 1)
         let constraints = constraints(observation, batch: batch)
-        if units != nil, !observation.hops.isEmpty, joint || policy == .repartition {
+        if units != nil, !observation.hops.isEmpty {
             let costs = prepareJoint(observation, batch: batch)
             return planned(constraints) { controller, bounds in controller.chooseJoint(costs, bounds, batch: batch) }
         }
@@ -39,6 +39,8 @@ extension Controller {
         switch policy {
         case .none: return hold(Array(repeating: 0, count: profiles.count), "policy none", model, constraints)
         case .fixed(let fixed): return hold(fixed, "policy static", model, constraints)
+        case .adaptive where !space.isEnumerated:
+            return hold(levels, "too many level vectors to choose without the ring's hops: keep", model, constraints)
         case .adaptive: return adapt(model, constraints)
         case .repartition:
             return hold(Array(repeating: 0, count: profiles.count), "policy repartition", model, constraints)

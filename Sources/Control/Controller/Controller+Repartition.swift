@@ -182,13 +182,14 @@ extension Controller {
             guard constraints.fits(prediction, margin: margin) else { return nil }
         }
         return Placement(
-            candidate: Candidate(index: index, prediction: prediction, accuracy: space.accuracy[index]), bounds: bounds)
+            candidate: Candidate(index: index, prediction: prediction, accuracy: expectedAccuracy(index)),
+            bounds: bounds)
     }
 
     /// When nothing fits, a change must cut the overload by ``overloadGain`` to be made: with every choice
     /// overloaded, noise alone would otherwise move boundaries and levels on almost every batch (the first ring
     /// experiment with moves made 166 to 274 moves in 450 batches).
-    private func steady(_ now: Placement, _ least: Placement, _ constraints: Constraints) -> Placement {
+    func steady(_ now: Placement, _ least: Placement, _ constraints: Constraints) -> Placement {
         let (current, best) = (
             constraints.overload(now.candidate.prediction), constraints.overload(least.candidate.prediction)
         )
@@ -199,21 +200,32 @@ extension Controller {
     static let overloadGain = 0.1
 
     /// The vector's boundaries with the least bottleneck, for when nothing fits.
-    private func leastLoaded(_ index: Int, _ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
+    func leastLoaded(_ index: Int, _ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
         costs.load(space.levels(at: index), into: &search)
         let bounds = search.leastBottleneck()
         return Placement(
             candidate: Candidate(
-                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: space.accuracy[index]),
+                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: expectedAccuracy(index)),
             bounds: bounds)
     }
 
-    private func current(_ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
+    /// Whether the current boundaries and levels are kept: they meet both bounds within
+    /// ``ControllerSettings/keepTolerance``, so that a change answers a miss larger than the measurements' noise.
+    func keeps(_ now: Placement, _ constraints: Constraints) -> Bool {
+        constraints.fits(now.candidate.prediction, margin: 1 + settings.keepTolerance)
+    }
+
+    /// The expected accuracy of a vector: from the walked space's table, or computed when it is only numbered.
+    func expectedAccuracy(_ index: Int) -> Double {
+        space.isEnumerated ? space.accuracy[index] : accuracy.expected(space.levels(at: index))
+    }
+
+    func current(_ costs: JointCosts, _ search: inout PartitionSearch) -> Placement {
         let index = space.index(of: levels)
         costs.load(levels, into: &search)
         return Placement(
             candidate: Candidate(
-                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: space.accuracy[index]),
+                index: index, prediction: costs.prediction(search.timing(bounds)), accuracy: expectedAccuracy(index)),
             bounds: bounds)
     }
 
@@ -222,7 +234,7 @@ extension Controller {
         _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints
     ) -> Decision {
         let now = current(costs, &search)
-        if constraints.fits(now.candidate.prediction) {
+        if keeps(now, constraints) {
             return commitJoint(now, .keep, now, constraints)
         }
         if let moved = fitting(0, costs, &search, constraints) { return commitJoint(moved, .move, now, constraints) }
@@ -235,6 +247,7 @@ extension Controller {
         _ costs: JointCosts, _ search: inout PartitionSearch, _ constraints: Constraints, batch: Int,
         units: UnitProfiles
     ) -> Decision {
+        if usesFrontier { return adaptFrontier(costs, &search, constraints, batch: batch, units: units) }
         let now = current(costs, &search)
         var visited = [Bool](repeating: false, count: space.count)
         defer {
@@ -243,7 +256,7 @@ extension Controller {
                 fitStreaks[index] = 0
             }
         }
-        if constraints.fits(now.candidate.prediction) {
+        if keeps(now, constraints) {
             if let relaxed = relaxation(now, costs, &search, constraints, visited: &visited) {
                 return commitJoint(relaxed, .relax, now, constraints)
             }
@@ -305,7 +318,7 @@ extension Controller {
     static let longRelaxFactor = 4
 
     /// Each slice's profiled time per option on the head (a ranking of options by cost, for "prunes more").
-    private func sliceCosts(batch: Int, units: UnitProfiles) -> [[Double]] {
+    func sliceCosts(batch: Int, units: UnitProfiles) -> [[Double]] {
         (0..<profiles.count).map { slice in
             (0..<levelCount).map { option in
                 (units.plan[slice]..<units.plan[slice + 1]).reduce(0.0) {
@@ -324,7 +337,8 @@ extension Controller {
         let index = space.index(of: target)
         let placement = Placement(
             candidate: Candidate(
-                index: index, prediction: costs.prediction(search.timing(fixedBounds)), accuracy: space.accuracy[index]),
+                index: index, prediction: costs.prediction(search.timing(fixedBounds)),
+                accuracy: expectedAccuracy(index)),
             bounds: fixedBounds)
         let fits = constraints.fits(placement.candidate.prediction)
         let verdict = fits ? "meets both constraints" : Self.misses(placement.candidate.prediction, constraints)
@@ -332,7 +346,7 @@ extension Controller {
         return commitJoint(placement, reason: reason, constraints, feasible: fits)
     }
 
-    private mutating func commitJoint(
+    mutating func commitJoint(
         _ chosen: Placement, _ move: JointMove, _ now: Placement, _ constraints: Constraints
     ) -> Decision {
         let target = Formatting.levels(space.levels(at: chosen.candidate.index))
@@ -342,7 +356,12 @@ extension Controller {
         let margin = "\(Formatting.fixed(settings.relaxMargin * 100, 0))% of both bounds"
         let reason: String
         switch move {
-        case .keep: reason = "keep \(on): it meets both constraints"
+        case .keep where constraints.fits(chosen.candidate.prediction):
+            reason = "keep \(on): it meets both constraints"
+        case .keep:
+            reason =
+                "keep \(on): it \(Self.misses(chosen.candidate.prediction, constraints)), by less than "
+                + "\(Formatting.fixed(settings.keepTolerance * 100, 0))% (within the measurements' noise)"
         case .move: reason = "move to \(on) without pruning: \(was) \(missed)"
         case .prune: reason = "prune to \(on): \(was) \(missed), and no move without pruning fits"
         case .relax: reason = "relax to \(on): it has fit within \(margin) for \(Self.batches(settings.relaxAfter))"

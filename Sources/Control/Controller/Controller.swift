@@ -19,7 +19,7 @@ public struct Controller: Sendable {
     /// The level of each slice for the next batch.
     public internal(set) var levels: [Int]
 
-    /// Per-unit profiles: when present (and the joint space is small enough) boundaries move as well as levels.
+    /// Per-unit profiles: when present, boundaries move as well as levels.
     public let units: UnitProfiles?
     /// The members that run the next batch, in route order (empty without ``units``).
     public internal(set) var stageNodes: [Int] = []
@@ -29,8 +29,15 @@ public struct Controller: Sendable {
     let space: LevelSpace
     /// Vector indices from the most accurate down (ties: the lower index), for the joint search.
     let order: [Int]
-    /// Whether boundaries and levels are searched together (``units`` given and the space small enough).
+    /// Whether boundaries and levels are searched together (``units`` given).
     public let joint: Bool
+    /// Whether the adaptive joint choice uses the frontier search (``FrontierSearch``) instead of walking every level
+    /// vector: when vectors times the partition search's work exceed ``ControllerSettings/walkedSearchLimit`` (6 or
+    /// more slices of 5 options on 18 units).
+    public let usesFrontier: Bool
+    /// The frontier search's relaxation candidates: per level vector, the consecutive batches it has fit, and fit
+    /// within the relax margin (the walked search keeps these for every vector; this one for those it proposed).
+    var frontierStreaks: [[Int]: (fit: Int, slack: Int)] = [:]
     var nodeSmoothers: [Smoother] = []
     /// Per member: the least slowdown to plan with, from the latest observation (a node about to throttle).
     var anticipated: [Double] = []
@@ -80,8 +87,10 @@ public struct Controller: Sendable {
                 .invalidPolicy, "the repartition policy needs every unit's profile; run `trapline profile` again")
         }
         self.units = units
+        // With unit profiles a space too large to walk is only numbered: the frontier search chooses in it.
         self.space = try LevelSpace(
-            sliceCount: profiles.count, levelCount: levelCount, table: accuracy, floor: settings.accuracyFloor)
+            sliceCount: profiles.count, levelCount: levelCount, table: accuracy, floor: settings.accuracyFloor,
+            enumerate: units == nil)
         self.policy = policy
         self.settings = settings
         self.profiles = profiles
@@ -89,14 +98,17 @@ public struct Controller: Sendable {
         self.levelCount = levelCount
         self.levels = Self.startLevels(policy, sliceCount: profiles.count)
         self.sliceSmoothers = Array(repeating: Smoother(), count: profiles.count)
-        self.streaks = Array(repeating: 0, count: space.count)
-        self.fitStreaks = Array(repeating: 0, count: space.count)
+        let walked = space.isEnumerated ? space.count : 0
+        self.streaks = Array(repeating: 0, count: walked)
+        self.fitStreaks = Array(repeating: 0, count: walked)
         let accuracies = space.accuracy
         self.order = accuracies.indices.sorted {
             accuracies[$0] > accuracies[$1] || (accuracies[$0] == accuracies[$1] && $0 < $1)
         }
         let levelSpace = space
-        self.joint = units.map { Self.jointFits(space: levelSpace, units: $0) } ?? false
+        self.joint = units != nil
+        self.usesFrontier =
+            units.map { !Self.jointFits(space: levelSpace, units: $0, limit: settings.walkedSearchLimit) } ?? false
         if let units {
             stageNodes = Array(units.nodes.indices)
             bounds = units.planBounds(for: stageNodes)
@@ -106,13 +118,11 @@ public struct Controller: Sendable {
         }
     }
 
-    /// The most work one joint search may take: level vectors times stages times units squared (the dynamic
-    /// programme per vector). 4 slices of 5 options on 18 units is 0.8 M; 5 slices 5 M; 6 slices 30 M.
-    static let jointWorkLimit = 8_000_000
-
-    static func jointFits(space: LevelSpace, units: UnitProfiles) -> Bool {
+    /// Whether walking every level vector, with the partition search for each, stays within `limit`
+    /// (``ControllerSettings/walkedSearchLimit``).
+    static func jointFits(space: LevelSpace, units: UnitProfiles, limit: Int) -> Bool {
         let perVector = units.nodes.count * units.unitCount * units.unitCount
-        return space.count <= jointWorkLimit / max(perVector, 1)
+        return space.isEnumerated && space.count <= limit / max(perVector, 1)
     }
 
     private static func startLevels(_ policy: Policy, sliceCount: Int) -> [Int] {

@@ -22,6 +22,18 @@ public struct ControllerSettings: Sendable, Equatable {
     /// while keeping up (the throughput bound shrinks by `drainBatches / (drainBatches + backlog)`), and the
     /// latency checked against the deadline is that of a batch arriving once the queue has drained.
     public var drainBatches = 0.0
+    /// The joint search keeps the current boundaries and levels while their predicted bottleneck and latency stay
+    /// within `1 + keepTolerance` times the bounds. Predictions come from measurements that vary by a third from one
+    /// batch to the next; answering every 1-5% miss made a ring that could barely keep up move its boundaries on
+    /// almost every batch (24-31 moves in 70 s in the experiment's kill-while-slow runs). With the utilisation's
+    /// 10% below capacity, a 10% miss of the throughput bound still keeps up. 0: act on any miss.
+    public var keepTolerance = 0.1
+    /// The most work the joint search may do by walking every level vector (vectors times stages times units
+    /// squared, the partition search's work per vector); beyond it the frontier search chooses without walking
+    /// (docs/controller.md). 4 slices of 5 options on 18 units is 0.8 M, 5 slices 5 M, 6 slices 30 M. 0, the
+    /// default: always the frontier search, which makes the same first choice, faster (its relaxation follows the
+    /// vectors it proposes rather than every vector). The walked search stays for comparison.
+    public var walkedSearchLimit = 0
 
     /// Creates the default settings.
     public init() {}
@@ -39,6 +51,9 @@ extension ControllerSettings {
         try check(
             drainBatches.isFinite && drainBatches >= 0,
             "drainBatches must be 0 or a positive number, not \(drainBatches)")
+        try check(
+            keepTolerance.isFinite && keepTolerance >= 0, "keepTolerance must be 0 or more, not \(keepTolerance)")
+        try check(walkedSearchLimit >= 0, "walkedSearchLimit must be 0 or more, not \(walkedSearchLimit)")
         try check(shiftThreshold > 0, "shiftThreshold must be positive (infinity turns it off), not \(shiftThreshold)")
     }
 

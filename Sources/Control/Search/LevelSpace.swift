@@ -9,28 +9,41 @@ struct LevelSpace: Sendable {
     let levelCount: Int
     /// The number of vectors: `levelCount` to the power `sliceCount`.
     let count: Int
-    /// The expected accuracy of each vector, by index.
+    /// The expected accuracy of each vector, by index (empty when the space is not enumerated).
     let accuracy: [Double]
-    /// Whether each vector may be chosen: it clears the floor, or (when full width does not) it is full width.
+    /// Whether each vector may be chosen: it clears the floor, or (when full width does not) it is full width (empty
+    /// when the space is not enumerated).
     let allowed: [Bool]
+    /// Whether ``accuracy`` and ``allowed`` hold every vector. A space larger than ``maximumCount`` is only numbered:
+    /// the frontier search chooses in it without walking it.
+    let isEnumerated: Bool
 
     /// Builds the space and its accuracy table.
-    /// - Throws: ``ControlError/Code/searchTooLarge`` when there are more than ``maximumCount`` vectors.
-    init(sliceCount: Int, levelCount: Int, table: AccuracyTable, floor: Double) throws(ControlError) {
+    /// - Parameter enumerate: Whether a space larger than ``maximumCount`` is refused (true) or only numbered.
+    /// - Throws: ``ControlError/Code/searchTooLarge`` when there are more than ``maximumCount`` vectors and
+    ///   `enumerate` is true, or more than `Int.max`.
+    init(sliceCount: Int, levelCount: Int, table: AccuracyTable, floor: Double, enumerate: Bool = true)
+        throws(ControlError)
+    {
         var count = 1
         for _ in 0..<sliceCount {
             let (product, overflow) = count.multipliedReportingOverflow(by: levelCount)
-            guard !overflow, product <= Self.maximumCount else {
+            guard !overflow, product <= Self.maximumCount || !enumerate else {
                 throw ControlError(
                     .searchTooLarge,
-                    "\(levelCount) levels on \(sliceCount) slices is more than \(Self.maximumCount) level vectors; "
-                        + "use fewer slices or levels")
+                    "\(levelCount) levels on \(sliceCount) slices is more than "
+                        + "\(enumerate ? Self.maximumCount : Int.max) level vectors; use fewer slices or levels")
             }
             count = product
         }
         self.sliceCount = sliceCount
         self.levelCount = levelCount
         self.count = count
+        self.isEnumerated = count <= Self.maximumCount
+        guard isEnumerated else {
+            (accuracy, allowed) = ([], [])
+            return
+        }
         var accuracy = [Double](repeating: 0, count: count)
         var levels = [Int](repeating: 0, count: sliceCount)
         for index in 0..<count {
