@@ -30,6 +30,13 @@ let package = Package(
             // Control uses libm's round and nothing that links it in (no Foundation).
             linkerSettings: [.linkedLibrary("m")]
         ),
+        // The ring on simulated time, driving the real controller (docs/simulator.md).
+        .executableTarget(
+            name: "ring-sim",
+            dependencies: [.product(name: "Control", package: "main")],
+            path: "Sources/ring-sim",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "EngineMallocs",
             dependencies: [
