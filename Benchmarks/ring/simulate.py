@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 import camera_experiment as ce
 
 ROOT = Path(__file__).resolve().parents[2]
-SIMULATOR = ROOT / "Benchmarks" / ".build" / "release" / "ring-sim"
+SIMULATOR = Path(os.environ.get("RING_SIM", ROOT / "Benchmarks" / ".build" / "release" / "ring-sim"))
 POLICIES = ["none", "adaptive", "adaptive-floor97", "repartition"]
 NAMES = ce.NAMES
 # Values per image entering each unit boundary of EfficientNet-Lite0 at 224x224 (the engine's activation shapes:
@@ -150,23 +151,79 @@ def environment(schedule: ce.Schedule, quotas: list[float]) -> tuple[list[dict],
     return slowdowns, temperatures, kills
 
 
-def run_simulator(scenarios: list[dict], work: Path) -> list[dict]:
+def run_simulator(scenarios: list[dict], work: Path, processes: int = 1) -> list[dict]:
+    """Simulates every scenario, in `processes` simulator processes at once (each takes an even share, in order)."""
     work.mkdir(parents=True, exist_ok=True)
-    source, target = work / "scenarios.json", work / "results.json"
-    source.write_text(json.dumps(scenarios))
-    subprocess.run([str(SIMULATOR), str(source), str(target)], check=True)
-    results = json.loads(target.read_text())
-    source.unlink()
-    target.unlink()
+    shares = [scenarios[k::processes] for k in range(processes)]
+    running = []
+    for k, share in enumerate(shares):
+        source, target = work / f"scenarios-{k}.json", work / f"results-{k}.json"
+        source.write_text(json.dumps(share))
+        running.append((subprocess.Popen([str(SIMULATOR), str(source), str(target)]), source, target))
+    parts = []
+    for process, source, target in running:
+        if process.wait() != 0:
+            raise SystemExit(f"ring-sim failed on {source}")
+        parts.append(json.loads(target.read_text()))
+        source.unlink()
+        target.unlink()
+    # Interleave the shares back into the scenarios' order.
+    results: list[dict] = [{}] * len(scenarios)
+    for k, part in enumerate(parts):
+        results[k::processes] = part
     return results
 
 
 # MARK: Calibration
 
 
-def calibration_scenarios(run_folder: Path, base: dict) -> list[tuple[str, int, dict]]:
-    """(schedule, repetition, scenario) for every policy of every repetition of every schedule in a real run."""
+def scaled(base: dict, factor: float) -> dict:
+    """The scenario with every node's and the head's work `factor` times as long."""
+    nodes = [
+        dict(n, units=[dict(u, serviceMs=[[factor * ms for ms in row] for row in u["serviceMs"]]) for u in n["units"]])
+        for n in base["nodes"]
+    ]
+    return dict(base, nodes=nodes, head={k: factor * v for k, v in base["head"].items()}, workFactor=factor)
+
+
+def probe(base: dict, work: Path) -> float:
+    """The simulated ring's capacity as the real probe measures it: 240 photos at once under `none`."""
+    scenario = dict(base, name="probe", policy="none", seed=1, arrivals=[0.0] * ce.PROBE_IMAGES, window=None)
+    return run_simulator([scenario], work)[0]["throughputImagesPerSecond"]
+
+
+def fit_to_probe(base: dict, capacity: float, work: Path) -> float:
+    """The factor on every work time (``scaled``) that makes the simulated probe measure `capacity` (bisection to
+    0.1%): the one parameter fitted, per repetition, on the real probe of that repetition (the machine's speed
+    drifts between runs by up to 10%); nothing is fitted on the measures compared."""
+    low, high = 0.5, 2.0
+    while high - low > 0.001:
+        middle = (low + high) / 2
+        if probe(scaled(base, middle), work) > capacity:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def arrival_times(document: dict) -> list[float]:
+    """A real run's arrival times: recorded in its results, or, in runs that recorded only their count, drawn again
+    from the run's seed and probed capacity (the first draw, as runs before the 2% rule took, or the draw within 2%
+    of the target); the count must match the recorded one."""
+    if isinstance(document["arrivals"], list):
+        return [a[0] for a in document["arrivals"]]
+    rate = 0.7 * document["capacityImagesPerSecond"]
+    for drawn in (ce.draw(rate, 70, document["seed"]), ce.camera_arrivals(rate, 70, document["seed"])):
+        if len(drawn) == document["arrivals"]:
+            return [a[0] for a in drawn]
+    raise SystemExit(f"cannot draw the arrivals of {document['schedule']} seed {document['seed']} again")
+
+
+def calibration_scenarios(run_folder: Path, base: dict, work: Path) -> list[tuple[str, int, dict]]:
+    """(schedule, repetition, scenario) for every policy of every repetition of every schedule in a real run, each
+    repetition's work fitted to its own probe."""
     out = []
+    factors: dict[float, float] = {}
     for results_file in sorted(run_folder.glob("*/rep*/results.json")):
         document = json.loads(results_file.read_text())
         name = document["schedule"]
@@ -175,13 +232,17 @@ def calibration_scenarios(run_folder: Path, base: dict) -> list[tuple[str, int, 
             continue
         rep = int(results_file.parent.name.removeprefix("rep"))
         slowdowns, temperatures, kills = environment(schedule, [HEAD_CORES] + [WORKER_CORES] * 3)
+        capacity = document["capacityImagesPerSecond"]
+        if capacity not in factors:
+            factors[capacity] = fit_to_probe(base, capacity, work)
+        factor = factors[capacity]
         for result in document["results"]:
-            scenario = dict(base)
+            scenario = scaled(base, factor)
             scenario.update(
                 name=f"{name}/rep{rep}/{result['policy']}",
                 policy=result["policy"],
                 seed=1000 * rep + POLICIES.index(result["policy"]),
-                arrivals=[a[0] for a in document["arrivals"]],
+                arrivals=arrival_times(document),
                 window=list(schedule.slowed),
                 slowdowns=slowdowns,
                 temperatures=temperatures,
@@ -272,7 +333,7 @@ def calibrate(args) -> None:
     base = base_scenario(profiles, reference)
     jobs = []
     for folder in args.runs:
-        jobs += [(folder, *job) for job in calibration_scenarios(folder, base)]
+        jobs += [(folder, *job) for job in calibration_scenarios(folder, base, args.out / "work")]
     started = time.time()
     results = run_simulator([j[3] for j in jobs], args.out / "work")
     elapsed = time.time() - started
@@ -286,6 +347,7 @@ def calibrate(args) -> None:
         simulated.setdefault(key, []).append(result)
     report = {
         "base": {k: v for k, v in base.items() if k not in ("nodes",)},
+        "workFactors": {f"{j[0].name}/{j[1]}/rep{j[2]}": j[3]["workFactor"] for j in jobs if j[3]["policy"] == "none"},
         "profiles": str(profiles),
         "seconds": elapsed,
         "comparisons": {f"{k[0]} {k[1]}": compare(real[k], simulated[k]) for k in real},
@@ -378,13 +440,13 @@ def sweep_scenarios(size: int, count: int, seed: int, base4: dict) -> list[tuple
     return out
 
 
-def probe_rates(scenarios: list[tuple[int, dict]], work: Path) -> list[float]:
+def probe_rates(scenarios: list[tuple[int, dict]], work: Path, processes: int) -> list[float]:
     """Each scenario's unslowed capacity: 240 images at once under `none`, no slowdowns (as the real probe)."""
     probes = [
         dict(s, name=f"probe/{i}", policy="none", arrivals=[0.0] * 240, slowdowns=[], kills=[], window=None)
         for i, s in scenarios
     ]
-    results = run_simulator(probes, work)
+    results = run_simulator(probes, work, processes)
     return [r["throughputImagesPerSecond"] for r in results]
 
 
@@ -407,18 +469,26 @@ def sweep(args) -> None:
                     reference = reference or result
     profiles = next(f for f in runs if (f / "profile-n0.json").exists())
     base4 = base_scenario(profiles, reference)
+    # The work factor, fitted to the reference runs' probes (their mean), as the calibration fits it.
+    capacities = [
+        json.loads(f.read_text())["capacityImagesPerSecond"]
+        for folder in runs
+        for f in folder.glob("*/rep*/results.json")
+        if json.loads(f.read_text()).get("capacityImagesPerSecond")
+    ]
+    base4 = scaled(base4, fit_to_probe(base4, statistics.fmean(capacities), args.out / "work"))
     started = time.time()
     summary: dict = {"seconds": {}, "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
         t0 = time.time()
         scenarios = sweep_scenarios(size, args.schedules, args.seed, base4)
-        rates = probe_rates(scenarios, args.out / "work")
+        rates = probe_rates(scenarios, args.out / "work", args.processes)
         jobs = []
         for (index, scenario), capacity in zip(scenarios, rates, strict=True):
             arrivals = [a[0] for a in ce.camera_arrivals(0.7 * capacity, 70.0, args.seed * 7919 + index)]
             for policy in POLICIES:
                 jobs.append((index, dict(scenario, name=f"{size}/{index}/{policy}", policy=policy, arrivals=arrivals)))
-        results = run_simulator([j[1] for j in jobs], args.out / "work")
+        results = run_simulator([j[1] for j in jobs], args.out / "work", args.processes)
         per: dict[int, dict[str, dict]] = {}
         for (index, scenario), result in zip(jobs, results, strict=True):
             per.setdefault(index, {})[scenario["policy"]] = result
@@ -521,6 +591,7 @@ def main() -> None:
     s.add_argument("--schedules", type=int, default=200)
     s.add_argument("--sizes", default="4,8,16")
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--processes", type=int, default=2, help="simulator processes at once (the machine's cores)")
     s.add_argument("--reference", nargs="+", required=True, help="real run folders for the node and head models")
     args = parser.parse_args()
     if not SIMULATOR.exists():
