@@ -185,7 +185,8 @@ private struct FrontierRun {
             if stageMs <= capMs {
                 anyFits = true
                 let carried =
-                    range.upperBound < costs.unitCount && slice[range.upperBound] == lastSlice ? levels[lastSlice] : none
+                    range.upperBound < costs.unitCount && slice[range.upperBound] == lastSlice
+                    ? levels[lastSlice] : none
                 let step = Step(
                     stage: stage, range: range, hopMs: hopMs, stageMs: stageMs, firstFree: firstFree,
                     chosen: chosen, code: code, target: state(stage + 1, range.upperBound, carried))
