@@ -152,9 +152,12 @@ def environment(schedule: ce.Schedule, quotas: list[float]) -> tuple[list[dict],
 
 
 def run_simulator(scenarios: list[dict], work: Path, processes: int = 1) -> list[dict]:
-    """Simulates every scenario, in `processes` simulator processes at once (each takes an even share, in order)."""
+    """Simulates every scenario, in `processes` simulator processes at once. The scenarios are dealt out in a
+    shuffled order (seeded), so that no process gets every run of the slowest policy."""
     work.mkdir(parents=True, exist_ok=True)
-    shares = [scenarios[k::processes] for k in range(processes)]
+    order = list(range(len(scenarios)))
+    random.Random(len(scenarios)).shuffle(order)
+    shares = [[scenarios[i] for i in order[k::processes]] for k in range(processes)]
     running = []
     for k, share in enumerate(shares):
         source, target = work / f"scenarios-{k}.json", work / f"results-{k}.json"
@@ -167,10 +170,11 @@ def run_simulator(scenarios: list[dict], work: Path, processes: int = 1) -> list
         parts.append(json.loads(target.read_text()))
         source.unlink()
         target.unlink()
-    # Interleave the shares back into the scenarios' order.
+    # Put the shares' results back in the scenarios' order.
     results: list[dict] = [{}] * len(scenarios)
     for k, part in enumerate(parts):
-        results[k::processes] = part
+        for i, result in zip(order[k::processes], part, strict=True):
+            results[i] = result
     return results
 
 
