@@ -1,6 +1,7 @@
 import Control
 
-/// One run to simulate: the ring, its arrivals, what happens to its nodes, and the policy (read from JSON).
+/// One run to simulate: the ring, its arrivals, what happens to its nodes, and the policy (read from JSON; every
+/// field must be given, as `simulate.py` writes them: decoding takes no defaults).
 struct Scenario: Codable {
     /// A name carried into the result.
     var name: String
@@ -11,7 +12,7 @@ struct Scenario: Codable {
     /// Seconds each image is written into the inbox, ascending.
     var arrivals: [Double]
     /// Seconds after the last arrival that the run goes on, for the queue to drain.
-    var drainSeconds: Double = 45
+    var drainSeconds: Double
     /// The slowdown window the throughput while slowed is measured over (seconds), if any.
     var window: [Double]?
 
@@ -33,23 +34,23 @@ struct Scenario: Codable {
     var computeNoise: Double
 
     /// CPU share changes: at `at` seconds node `node` runs at `factor` times its normal share.
-    var slowdowns: [SpeedChange] = []
+    var slowdowns: [SpeedChange]
     /// Temperatures the head reads from each node (its throttling anticipation).
-    var temperatures: [TemperatureChange] = []
+    var temperatures: [TemperatureChange]
     /// Nodes killed (and, if `until` is given, restarted).
-    var kills: [Kill] = []
+    var kills: [Kill]
 
-    var batchMaxSize = 8
-    var batchMaxWaitSeconds = 0.5
-    var sloSeconds = 3.0
-    var maxInFlight = 3
+    var batchMaxSize: Int
+    var batchMaxWaitSeconds: Double
+    var sloSeconds: Double
+    var maxInFlight: Int
     /// `auto` (a worker prepares a batch while the head's decoding queue is busy) or `off`.
-    var offload = "auto"
-    var drainBatches = 8.0
-    var utilisation = 0.9
-    var relaxAfter = 3
+    var offload: String
+    var drainBatches: Double
+    var utilisation: Double
+    var relaxAfter: Int
     /// Whether to write every batch in the result (for time-lines).
-    var series = false
+    var series: Bool
 }
 
 struct NodeModel: Codable {

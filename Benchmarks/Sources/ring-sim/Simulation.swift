@@ -373,9 +373,7 @@ final class Simulation {
                 levelChanges += 1
             }
         }
-        let start = clock.now
         cpus[0].run(work(scenario.head.labelMs * Double(batch.size), node: 0)) { [self] in
-            _ = start
             records.append(
                 Record(firstArrival: batch.firstArrival, completed: clock.now, size: batch.size, levels: ran))
             labelled += batch.size

@@ -105,31 +105,31 @@ extension Controller {
         _ now: Placement, _ frontier: FrontierSearch, _ costs: JointCosts, _ search: inout PartitionSearch,
         _ constraints: Constraints, _ permitted: [[Bool]], _ floor: Double
     ) -> Placement {
-        func best(_ scale: Double) -> FrontierChoice? {
+        func fit(_ scale: Double) -> FrontierChoice? {
             frontier.best(
                 capMs: scale * constraints.throughputMs, deadlineMs: scale * constraints.deadlineMs,
                 options: permitted, floor: floor)
         }
-        // Without a floor, whether anything fits needs no accuracy: the cheaper programme answers the bisection.
-        func fits(_ scale: Double) -> Bool {
-            guard floor == -.infinity else { return best(scale) != nil }
-            return frontier.anyFits(
-                capMs: scale * constraints.throughputMs, deadlineMs: scale * constraints.deadlineMs,
-                options: permitted)
-        }
         var low = 1.0
         var high = max(constraints.overload(now.candidate.prediction), 1)
+        var found = fit(high)
         // The current levels may be ruled out (a floor raised since): widen until something fits.
-        while !fits(high), high < 1e6 {
+        while found == nil, high < 1e6 {
             low = high
             high *= 2
+            found = fit(high)
         }
+        guard var best = found else { return now }
         while high - low > Self.overloadPrecision * high {
             let middle = (low + high) / 2
-            if fits(middle) { high = middle } else { low = middle }
+            if let better = fit(middle) {
+                best = better
+                high = middle
+            } else {
+                low = middle
+            }
         }
-        guard let found = best(high) else { return now }
-        return placement(found, costs, &search)
+        return placement(best, costs, &search)
     }
 
     /// How many relaxation candidates the frontier search follows at once.

@@ -32,8 +32,8 @@ public struct Controller: Sendable {
     /// Whether boundaries and levels are searched together (``units`` given).
     public let joint: Bool
     /// Whether the adaptive joint choice uses the frontier search (``FrontierSearch``) instead of walking every level
-    /// vector: when vectors times the partition search's work exceed ``ControllerSettings/walkedSearchLimit`` (6 or
-    /// more slices of 5 options on 18 units).
+    /// vector: when vectors times the partition search's work exceed ``ControllerSettings/walkedSearchLimit`` (by
+    /// default always).
     public let usesFrontier: Bool
     /// The frontier search's relaxation candidates: per level vector, the consecutive batches it has fit, and fit
     /// within the relax margin (the walked search keeps these for every vector; this one for those it proposed).

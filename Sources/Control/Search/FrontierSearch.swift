@@ -68,20 +68,6 @@ struct FrontierSearch: Sendable {
         for stage in 0..<costs.stageCount { run.place(stage) }
         return run.choose()
     }
-
-    /// Whether any levels and boundaries (of the allowed options) fit both bounds, whatever their accuracy: the
-    /// same programme with accuracy left out of the fronts, so each keeps only its fastest partial choices.
-    func anyFits(capMs: Double, deadlineMs: Double, options: [[Bool]]? = nil) -> Bool {
-        guard costs.stageCount >= 1, costs.unitCount >= costs.stageCount, costs.sliceOfUnit.count == costs.unitCount
-        else { return false }
-        let allowed = (0..<sliceCount).map { s in
-            (0..<costs.optionCount).filter { option in options.map { s < $0.count && $0[s][option] } ?? true }
-        }
-        var run = FrontierRun(search: self, capMs: capMs, deadlineMs: deadlineMs, allowed: allowed, wanted: -.infinity)
-        run.ignoresAccuracy = true
-        for stage in 0..<costs.stageCount { run.place(stage) }
-        return !run.fronts[run.state(costs.stageCount, costs.unitCount, run.none)].isEmpty
-    }
 }
 
 /// One partial choice of the frontier search: where it came from and what it chose.
@@ -114,8 +100,6 @@ private struct FrontierRun {
     /// The carried level's "none": a boundary between plan slices.
     let none: Int
     let byBottleneck: Bool
-    /// Whether only feasibility is asked: every label counts as equally accurate.
-    var ignoresAccuracy = false
     var labels: [FrontierLabel]
     var fronts: [[Int32]]
     /// Scratch: each slice's level in the combination being tried, and the combination's counter.
@@ -240,9 +224,7 @@ private struct FrontierRun {
             let bottleneck = max(previous.bottleneckMs, step.hopMs, step.stageMs)
             guard costs.backlogBatches * bottleneck + total <= deadlineMs else { continue }
             var accuracy = previous.accuracy
-            for slice in step.firstFree..<(step.firstFree + step.chosen) where !ignoresAccuracy {
-                accuracy *= retained[slice][levels[slice]]
-            }
+            for slice in step.firstFree..<(step.firstFree + step.chosen) { accuracy *= retained[slice][levels[slice]] }
             guard accuracy * reachable[lastSlice + 1] >= wanted else { continue }
             insert(
                 FrontierLabel(
