@@ -27,7 +27,7 @@ struct Classify: ParsableCommand {
         help: ArgumentHelp(
             "One option per slice of a plan, comma-separated (w1,skip,w0.5,w1): mixed levels by hand.",
             discussion: """
-                The number of entries picks the model's plan for that many nodes. An entry is a width level by                 name (w1, w0.75, w0.5, w0.25: the share of channels kept) or prune fraction (0.5), or a slice                 option of a format 2 model (skip: the slice's residual blocks skipped). `trapline model info`                 lists them with their cost and measured accuracy. Overrides --level.
+                The number of entries picks the model's plan for that many nodes. An entry is a width level by                 name (w1, w0.875, w0.75, w0.5, w0.25 in the bundled model: the share of channels kept) or prune                 fraction (0.5), or a slice option (skip: the slice's residual blocks skipped). `trapline model info`                 lists them with their cost and measured accuracy. Overrides --level.
                 """))
     var levels: String?
 

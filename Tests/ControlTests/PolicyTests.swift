@@ -82,12 +82,17 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         #expect(error?.message.isEmpty == false)
     }
 
-    @Test func tooLargeASpaceIsRefused() {
+    /// Without unit profiles a space too large to walk (4^10 vectors) starts the controller, which keeps full
+    /// width and says why, however slow a slice gets.
+    @Test func tooLargeASpaceWithoutUnitProfilesKeepsItsLevels() throws {
         let profiles = Array(repeating: Fixtures.profiles[0], count: 10)
         let table = AccuracyTable(full: 0.99, slices: Array(repeating: Fixtures.measured.slices[0], count: 10))
-        let error = #expect(throws: ControlError.self) {
-            try Controller(profiles: profiles, accuracy: table, levelCount: 4, policy: .none)
-        }
-        #expect(error?.code == .searchTooLarge)
+        var controller = try Controller(profiles: profiles, accuracy: table, levelCount: 4, policy: .adaptive)
+        var simulator = SlowdownSimulator(noise: 0.1, seed: 9) { _ in Array(repeating: 4, count: 10) }
+        simulator.profiles = profiles
+        simulator.linkMs = Array(repeating: 3, count: 9)
+        let decisions = drive(&controller, &simulator, batches: 5)
+        #expect(decisions.allSatisfy { $0.levels == Array(repeating: 0, count: 10) })
+        #expect(decisions.allSatisfy { $0.reason.contains("too many level vectors") }, "\(decisions.map(\.reason))")
     }
 }

@@ -77,13 +77,16 @@ import Testing
     }
 
     @Test func argumentsThatDoNotFitAreRefused() throws {
-        let engine = Engine(model: try Self.model())
+        let model = try Self.model()
+        let engine = Engine(model: model)
         let input = [Float](repeating: 0, count: 224 * 224 * 3)
         var output = [Float](repeating: 0, count: 1000)
+        let past = model.metadata.skipLevel + 1
         let cases: [(Int, Range<Int>, [Int], Int)] = [
             (0, 0..<18, Array(repeating: 0, count: 18), 1000),  // batch 0
             (1, 0..<19, Array(repeating: 0, count: 19), 1000),  // past the last unit
-            (1, 0..<18, Array(repeating: 4, count: 18), 1000),  // no level 4
+            (1, 0..<18, Array(repeating: past, count: 18), 1000),  // no such level (past the skip level)
+            (1, 0..<18, Array(repeating: model.metadata.skipLevel, count: 18), 1000),  // the stem cannot skip
             (1, 0..<18, [0], 1000),  // one level for 18 units
             (2, 0..<18, Array(repeating: 0, count: 18), 1000),  // input too small for 2 images
             (1, 0..<18, Array(repeating: 0, count: 18), 10),  // output too small

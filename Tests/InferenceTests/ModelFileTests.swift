@@ -51,16 +51,45 @@ import Testing
         }
     }
 
-    static func edited(_ change: (inout Parts) throws -> Void) throws -> [UInt8] {
-        var parts = try Parts(original)
+    static func edited(_ source: [UInt8] = original, _ change: (inout Parts) throws -> Void) throws -> [UInt8] {
+        var parts = try Parts(source)
         try change(&parts)
         return parts.bytes
+    }
+
+    /// Weights are stored as IEEE binary16 and widened to float32 at load. Every binary16 value (11-bit
+    /// significand, exponents -24...15) is a float32 value, so the widening must be exact: tolerance 0, checked on
+    /// all 65,536 bit patterns against the value the format defines, (-1)^s * 2^(e-15) * (1 + m/1024), or
+    /// 2^-14 * m/1024 below the normal range, computed in Double.
+    @Test func halfPrecisionWidensExactly() throws {
+        let count = 1 << 16
+        let header = "{\"t\":{\"dtype\":\"F16\",\"shape\":[\(count)],\"data_offsets\":[0,\(2 * count)]}}"
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) } + Array(header.utf8)
+        for bits in 0..<count { bytes += [UInt8(bits & 0xFF), UInt8(bits >> 8)] }
+        let file = try SafeTensors(bytes: bytes)
+        let widened = file.floats(try #require(file.entries["t"]))
+        let wrong = (0..<count).filter { bits in
+            let sign: Double = bits >> 15 == 1 ? -1 : 1
+            let exponent = (bits >> 10) & 0x1F
+            let mantissa = Double(bits & 0x3FF)
+            let value = widened[bits]
+            switch exponent {
+            case 0x1F where mantissa == 0: return value != Float(sign * .infinity)
+            case 0x1F: return !value.isNaN
+            case 0: return Double(value) != sign * 0x1p-14 * mantissa / 1024
+            default:
+                return Double(value) != sign
+                    * Double(sign: .plus, exponent: exponent - 15, significand: 1 + mantissa / 1024)
+            }
+        }
+        #expect(wrong.isEmpty, "bit patterns widened wrongly: \(wrong.prefix(8))")
     }
 
     @Test func bundledModelLoads() throws {
         let model = try Model(fileBytes: Self.original)
         #expect(model.unitCount == 18)
-        #expect(model.metadata.pruneLevels == [0, 0.25, 0.5, 0.75])
+        #expect(model.metadata.pruneLevels == [0, 0.125, 0.25, 0.5, 0.75])
+        #expect(model.metadata.formatVersion == 2 && model.metadata.hasRefitLevels)
         #expect(model.metadata.classes.names.count == 1000)
         #expect(model.metadata.isAnimal(0) && model.metadata.isAnimal(397) && !model.metadata.isAnimal(398))
         #expect((1...8).allSatisfy { model.metadata.slicePlan(nodes: $0) != nil })
@@ -209,10 +238,13 @@ import Testing
         try Self.expectRefusals(cases)
     }
 
-    /// Each metadata edit makes the loader refuse the bundled file with a message containing its text.
-    static func expectRefusals(_ cases: [(String, (inout [String: Any]) -> Void)]) throws {
+    /// Each metadata edit makes the loader refuse the file (the bundled one by default) with a message
+    /// containing its text.
+    static func expectRefusals(_ cases: [(String, (inout [String: Any]) -> Void)], in source: [UInt8] = original)
+        throws
+    {
         for (expected, change) in cases {
-            let bytes = try edited { parts in
+            let bytes = try edited(source) { parts in
                 var meta = parts.metadata
                 change(&meta)
                 parts.metadata = meta

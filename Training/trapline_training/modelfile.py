@@ -21,7 +21,11 @@ FORMAT_VERSION = 1
 REFIT_VERSION = 2
 """Format 2: least-squares re-fitted pruned levels (per-level project and fc weights), residual blocks that may be
 skipped, and per-slice options (docs/model-file.md)."""
-VERSIONS = (FORMAT_VERSION, REFIT_VERSION)
+SLIMMABLE_VERSION = 3
+"""Format 3: batch norms per level as in format 1, for weights trained for every level at once
+(`trapline_training.slimmable`), with format 2's skippable residual blocks and slice options."""
+VERSIONS = (FORMAT_VERSION, REFIT_VERSION, SLIMMABLE_VERSION)
+OPTION_VERSIONS = (REFIT_VERSION, SLIMMABLE_VERSION)
 METADATA_KEY = "trapline"
 DTYPES: dict[str, torch.dtype] = {"f16": torch.float16, "f32": torch.float32}
 
@@ -42,9 +46,9 @@ def write(path: str | Path, model: TraplineNet, metadata: dict[str, Any], dtype:
       - dtype: `f16` or `f32` storage.
     """
     if metadata.get("format") != FORMAT or metadata.get("formatVersion") not in VERSIONS:
-        raise ValueError(f"metadata must declare format {FORMAT!r} version 1 or 2")
+        raise ValueError(f"metadata must declare format {FORMAT!r} version 1, 2 or 3")
     if (metadata["formatVersion"] == REFIT_VERSION) != model.refit:
-        raise ValueError("a format 2 file holds a re-fitted model, a format 1 file a batch-norm-per-level one")
+        raise ValueError("a format 2 file holds a re-fitted model, formats 1 and 3 a batch-norm-per-level one")
     validate_options(metadata)
     save_file(model_tensors(model, dtype), str(path), metadata={METADATA_KEY: json.dumps(metadata)})
 
@@ -57,21 +61,21 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: no {METADATA_KEY!r} entry in the safetensors metadata")
     meta = json.loads(header[METADATA_KEY])
     if meta.get("format") != FORMAT or meta.get("formatVersion") not in VERSIONS:
-        raise ValueError(f"{path}: not a {FORMAT} file of version 1 or 2")
+        raise ValueError(f"{path}: not a {FORMAT} file of version 1, 2 or 3")
     return meta
 
 
 def option_count(meta: dict[str, Any]) -> int:
-    """Options a slice can run: the width levels, then the `sliceOptions` (format 2)."""
+    """Options a slice can run: the width levels, then the `sliceOptions` (formats 2 and 3)."""
     return len(meta["pruneLevels"]) + len(meta.get("sliceOptions") or [])
 
 
 def validate_options(meta: dict[str, Any]) -> None:
-    """Checks `skippableUnits` and `sliceOptions` (format 2 only; docs/model-file.md); raises `ValueError`."""
-    if meta.get("formatVersion") != REFIT_VERSION:
+    """Checks `skippableUnits` and `sliceOptions` (formats 2 and 3; docs/model-file.md); raises `ValueError`."""
+    if meta.get("formatVersion") not in OPTION_VERSIONS:
         for key in ("skippableUnits", "sliceOptions"):
             if key in meta:
-                raise ValueError(f"{key} needs format version 2")
+                raise ValueError(f"{key} needs format version 2 or 3")
         return
     arch = architecture_from_metadata(meta)
     skippable = meta.get("skippableUnits")
@@ -86,7 +90,7 @@ def validate_options(meta: dict[str, Any]) -> None:
     if not isinstance(options, list):
         raise ValueError("sliceOptions must be a list")
     if not options:
-        raise ValueError("a format 2 model needs at least one slice option")
+        raise ValueError("a format 2 or 3 model needs at least one slice option")
     names = {f"w{1 - p:g}" for p in meta["pruneLevels"]}  # the width levels' names, as trapline prints them
     for option in options:
         if not isinstance(option, dict) or set(option) != {"name", "skip", "level"}:

@@ -87,10 +87,12 @@ public struct Controller: Sendable {
                 .invalidPolicy, "the repartition policy needs every unit's profile; run `trapline profile` again")
         }
         self.units = units
-        // With unit profiles a space too large to walk is only numbered: the frontier search chooses in it.
+        // A space too large to walk is only numbered: with unit profiles the frontier search chooses in it; without
+        // them the adaptive policy keeps its levels and says why (an 8-node ring of a six-option model has 1.7 M
+        // vectors), rather than the controller refusing to start.
         self.space = try LevelSpace(
             sliceCount: profiles.count, levelCount: levelCount, table: accuracy, floor: settings.accuracyFloor,
-            enumerate: units == nil)
+            enumerate: false)
         self.policy = policy
         self.settings = settings
         self.profiles = profiles

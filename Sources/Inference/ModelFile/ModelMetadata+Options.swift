@@ -3,8 +3,12 @@
 /// units run as the identity and the others at the option's width level. Per unit, the engine takes a width
 /// level index or ``skipLevel``.
 extension ModelMetadata {
-    /// Whether the pruned levels carry their own least-squares project and fc weights (format 2).
+    /// Whether the pruned levels carry their own least-squares project and fc weights (format 2). Formats 1 and
+    /// 3 give every level its own batch norms instead.
     public var hasRefitLevels: Bool { formatVersion == 2 }
+
+    /// Whether the file declares skippable units and slice options (formats 2 and 3).
+    public var hasSliceOptions: Bool { formatVersion >= 2 }
 
     /// The number of options each slice has: the width levels, then the slice options.
     public var optionCount: Int { pruneLevels.count + (sliceOptions?.count ?? 0) }
@@ -64,14 +68,15 @@ extension ModelMetadata {
     }
 
     func validateOptions() throws {
-        guard formatVersion == 2 else {
+        guard hasSliceOptions else {
             guard skippableUnits == nil, sliceOptions == nil else {
-                throw InferenceError.model("skippableUnits and sliceOptions need format version 2")
+                throw InferenceError.model("skippableUnits and sliceOptions need format version 2 or 3")
             }
             return
         }
         guard let skippable = skippableUnits, let options = sliceOptions, !options.isEmpty else {
-            throw InferenceError.model("a format 2 model needs skippableUnits and at least one of sliceOptions")
+            throw InferenceError.model(
+                "a format \(formatVersion) model needs skippableUnits and at least one of sliceOptions")
         }
         guard zip(skippable, skippable.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw InferenceError.model("skippableUnits must be ascending without repeats: \(skippable)")

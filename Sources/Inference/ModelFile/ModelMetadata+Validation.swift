@@ -4,8 +4,8 @@ extension ModelMetadata {
         guard format == "trapline-model" else {
             throw InferenceError.model("metadata format is \"\(format)\", not trapline-model")
         }
-        guard formatVersion == 1 || formatVersion == 2 else {
-            throw InferenceError.model("model format version \(formatVersion) is not supported (1 and 2 are)")
+        guard (1...3).contains(formatVersion) else {
+            throw InferenceError.model("model format version \(formatVersion) is not supported (1, 2 and 3 are)")
         }
         guard activation == "relu6", padding == "tf-same" else {
             throw InferenceError.model("activation \(activation) / padding \(padding) unsupported (relu6, tf-same)")
