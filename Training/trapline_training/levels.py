@@ -17,6 +17,20 @@ bootstrap interval that resamples photos (both views of a photo together). Vecto
 level, each slice of a plan alone at each option, and a seeded sample of mixed vectors of the plan, with how
 far the independence model (`AccuracyTable`: per-slice ratios multiply) is from them. `--store` writes the
 real-photo top-1 curves into the model file's `accuracy`.
+
+Against the hand-checked truth, as the paper measures accuracy: on every set whose views have a true taxon, each
+vector's written label is right when its taxon is the true one, an ancestor or below it (`label_eval`'s rule), and
+its top-1 class is judged the same way through its deepest taxon; an exact McNemar test on the views' paired
+written-label outcomes says whether the vector is significantly worse than (or different from) full width. Views
+of one photo are not independent, so the p-values are smaller than a per-photo test's: a "not significant" here is
+conservative. Truth sets:
+- `real`'s animal photos (held out from every fit);
+- `animals`: all 117 animal photos of `data/real_photos_truth.json` as trapline sees them (centre square), as
+  `label_eval` scores them; the stamps of the training taxa among them were composited into training views
+  (`refit`, `slimmable`), so `real` is the clean subset;
+- `bursts`: the animal of every frame of `trapline_training.bursts`'s eval split (held-out species and
+  backgrounds) where it is in view and its stamp has a true taxon, cropped around its true box as burst
+  localisation crops it.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 import tempfile
 import time
@@ -35,15 +50,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import camtrap, modelfile
-from .architecture import unit_macs
+from . import bursts, camtrap, modelfile
+from .architecture import INPUT_SIZE, unit_macs
 from .images import load_photo, normalise
-from .label_eval import TRUTH, prepare, write_report
+from .label_eval import TRUTH, Scorer, prepare, truth_lineages, write_report
 from .model import TraplineNet, skip_level
+from .taxonomy import Taxonomy, read_wordnet
 
 ROLLUP_RANKS = ("species", "genus", "family", "order", "class")
 THRESHOLD = 0.5
 BOOTSTRAP = 1000
+BOX_MARGIN = 1.25  # a burst crop's side: the box's longer side times this, as a square around its centre
 
 
 def option_levels(meta: dict[str, Any], boundaries: Sequence[int], options: Sequence[int]) -> list[int]:
@@ -151,6 +168,86 @@ def real_views(folder: Path) -> tuple[torch.Tensor, np.ndarray]:
     return normalise(views), groups
 
 
+def truth_photos() -> list[dict[str, Any]]:
+    """Every hand-checked photo of `data/real_photos_truth.json`."""
+    return json.loads(TRUTH.read_text(encoding="utf-8"))["photos"]
+
+
+def real_truths(groups: np.ndarray) -> list[dict[str, Any] | None]:
+    """The true entry of each `real` view whose photo shows an animal (None for the others)."""
+    photos = held_out_photos()
+    return [photos[g] if photos[g]["type"] == "animal" else None for g in groups]
+
+
+def animal_views(folder: Path) -> tuple[torch.Tensor, np.ndarray, list[dict[str, Any] | None]]:
+    """All animal photos of the truth file as trapline sees them (centre square): input, groups, truths."""
+    photos = [p for p in truth_photos() if p["type"] == "animal"]
+    files = prepare(photos, folder)
+    return normalise(np.stack([load_photo(f) for f in files])), np.arange(len(files)), list(photos)
+
+
+def burst_views(count: int, seed: int, folder: Path) -> tuple[torch.Tensor, np.ndarray, list[dict[str, Any] | None]]:
+    """The animal of every frame of `count` eval-split animal bursts (640x480) where it is in view and its stamp
+    has a true taxon, as a square of `BOX_MARGIN` times the true box's longer side around its centre (inside the
+    frame): input, burst of each view, truths."""
+    by_stamp = {}
+    for photo in truth_photos():
+        path = Path(photo["path"])
+        if photo["type"] == "animal" and path.is_relative_to(camtrap.STAMPS):
+            by_stamp[path.relative_to(camtrap.STAMPS).as_posix()] = photo
+    manifest = bursts.build(folder, seed, count, 0, size=(640, 480), log=False)
+    crops, groups, truths = [], [], []
+    for index, burst in enumerate(manifest["bursts"]):
+        truth = by_stamp.get(burst.get("stamp") or "")
+        for frame in burst["frames"] if truth is not None else []:
+            if (box := frame["box"]) is None:
+                continue
+            with Image.open(folder / frame["file"]) as opened:
+                image = opened.convert("RGB")
+            width, height = image.size
+            side = min(max(box["width"] * width, box["height"] * height) * BOX_MARGIN, width, height)
+            left = min(max((box["x"] + box["width"] / 2) * width - side / 2, 0), width - side)
+            top = min(max((box["y"] + box["height"] / 2) * height - side / 2, 0), height - side)
+            square = (left, top, left + side, top + side)
+            crops.append(np.asarray(image.resize((INPUT_SIZE, INPUT_SIZE), Image.BILINEAR, box=square), np.uint8))
+            groups.append(index)
+            truths.append(truth)
+    return normalise(np.stack(crops)), np.array(groups), truths
+
+
+def mcnemar(full: np.ndarray, pruned: np.ndarray) -> dict[str, float]:
+    """Exact two-sided McNemar test of paired right/wrong outcomes: views right at full width only, right pruned
+    only, and the binomial p-value of that split under equal chances."""
+    full_only = int((full & ~pruned).sum())
+    pruned_only = int((pruned & ~full).sum())
+    n = full_only + pruned_only
+    tail = sum(math.comb(n, k) for k in range(min(full_only, pruned_only) + 1)) / 2**n if n else 1.0
+    return {"fullOnly": full_only, "prunedOnly": pruned_only, "p": round(min(1.0, 2 * tail), 4)}
+
+
+class Truth:
+    """Judges written labels and top-1 classes against the true taxa of a set's views."""
+
+    def __init__(self, meta: dict[str, Any], truths: Sequence[dict[str, Any] | None], wordnet: Taxonomy) -> None:
+        taxonomy = meta.get("taxonomy")
+        if taxonomy is None:
+            raise ValueError("judging against the truth needs the model's taxonomy")
+        known = [t for t in truths if t is not None]
+        self.scorer = Scorer(taxonomy, truth_lineages(known, wordnet))
+        self.truths = list(truths)
+        self.judged = np.array([t is not None for t in truths])
+
+    def outcomes(self, labels: Sequence[str], top1: torch.Tensor) -> dict[str, np.ndarray]:
+        """Per view: written label right, top-1 class right (NaN where the view has no truth)."""
+        written = np.full(len(self.truths), np.nan)
+        classes = np.full(len(self.truths), np.nan)
+        for n, truth in enumerate(self.truths):
+            if truth is not None:
+                written[n] = float(self.scorer.right(labels[n], truth))
+                classes[n] = float(self.scorer.right(self.scorer.class_taxon(int(top1[n])), truth))
+        return {"truthWritten": written, "truthTop1": classes}
+
+
 def zoom(image: np.ndarray, share: float) -> np.ndarray:
     """The centre `share` of a square uint8 image, resized back to its size (bilinear)."""
     size = image.shape[0]
@@ -172,12 +269,16 @@ def camtrap_views(count: int, seed: int, folder: Path) -> dict[str, tuple[torch.
 class Outcomes:
     """Per-view outcomes of vectors against the full width on one evaluation set."""
 
-    def __init__(self, full_logits: torch.Tensor, groups: np.ndarray, labels: Labels, seed: int) -> None:
+    def __init__(
+        self, full_logits: torch.Tensor, groups: np.ndarray, labels: Labels, seed: int, truth: Truth | None = None
+    ) -> None:
         self.full = full_logits
         self.full_probs = torch.softmax(full_logits.double(), 1)
         self.full_top1 = full_logits.argmax(1)
         self.full_animal, self.full_label = labels.written(self.full_probs.numpy())
         self.labels = labels
+        self.truth = truth
+        self.full_truth = truth.outcomes(self.full_label, self.full_top1) if truth is not None else {}
         rng = np.random.default_rng(seed)
         photos = np.unique(groups)
         members = [np.flatnonzero(groups == p) for p in photos]
@@ -191,21 +292,30 @@ class Outcomes:
         top5 = logits.topk(5, 1).indices
         kl = (self.full_probs * (self.full_probs.clamp_min(1e-30).log() - probs.clamp_min(1e-30).log())).sum(1)
         animal, label = self.labels.written(probs.numpy())
-        return {
+        values = {
             "top1": (logits.argmax(1) == self.full_top1).numpy().astype(float),
             "top5": (top5 == self.full_top1[:, None]).any(1).numpy().astype(float),
             "kl": kl.numpy(),
             "animalBlank": (animal == self.full_animal).astype(float),
             "writtenLabel": np.array([a == b for a, b in zip(label, self.full_label, strict=True)], dtype=float),
         }
+        if self.truth is not None:
+            values |= self.truth.outcomes(label, logits.argmax(1))
+        return values
 
-    def summary(self, values: dict[str, np.ndarray]) -> dict[str, list[float]]:
-        """[mean, low, high] of each metric (95% bootstrap over photos)."""
-        out = {}
+    def summary(self, values: dict[str, np.ndarray]) -> dict[str, Any]:
+        """[mean, low, high] of each metric (95% bootstrap over photos; truth metrics over the views that have a
+        truth), and the McNemar test of the written label against full width's where there is a truth."""
+        out: dict[str, Any] = {}
         for name, v in values.items():
-            means = np.array([v[s].mean() for s in self.samples])
-            low, high = np.percentile(means, [2.5, 97.5])
-            out[name] = [round(float(v.mean()), 4), round(float(low), 4), round(float(high), 4)]
+            with np.errstate(invalid="ignore"):
+                means = np.array([np.nanmean(v[s]) if np.isfinite(v[s]).any() else np.nan for s in self.samples])
+            low, high = np.nanpercentile(means, [2.5, 97.5])
+            out[name] = [round(float(np.nanmean(v)), 4), round(float(low), 4), round(float(high), 4)]
+        if self.truth is not None and "truthWritten" in values:
+            judged = self.truth.judged
+            full = self.full_truth["truthWritten"][judged] > 0.5
+            out["mcnemar"] = mcnemar(full, values["truthWritten"][judged] > 0.5)
         return out
 
 
@@ -222,8 +332,10 @@ def evaluate(
     plan: int,
     mixed: int,
     seed: int,
+    truths: dict[str, Truth] | None = None,
 ) -> dict[str, Any]:
-    """The report: per set, every-unit levels and per-slice options; on `real`, `mixed` sampled mixed vectors."""
+    """The report: per set, every-unit levels and per-slice options, judged against the truth where `truths`
+    has the set; on `real`, `mixed` sampled mixed vectors."""
     boundaries = meta["slicePlans"][str(plan)]
     slices = len(boundaries) - 1
     names = option_names(meta)
@@ -242,8 +354,11 @@ def evaluate(
     full_macs = macs(model, full_vector)
     report: dict[str, Any] = {"plan": boundaries, "options": names, "fullMacs": full_macs, "sets": {}}
     for set_name, (x, groups) in sets.items():
-        outcomes = Outcomes(logits_of(model, x, full_vector), groups, labels, seed)
+        truth = (truths or {}).get(set_name)
+        outcomes = Outcomes(logits_of(model, x, full_vector), groups, labels, seed, truth)
         rows = {}
+        if truth is not None:
+            rows["full"] = {"macs": full_macs, **outcomes.summary(outcomes.per_view(outcomes.full))}
         for name, vector in vectors.items():
             rows[name] = {
                 "macs": macs(model, vector),
@@ -360,17 +475,25 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     for set_name, entry in report["sets"].items():
-        lines += [
-            f"## {set_name} ({entry['photos']} photos, {entry['views']} views)",
-            "",
-            "| vector | M MACs | top-1 % | top-5 % | KL | animal/blank % | written label % |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
+        judged = "full" in entry["vectors"]
+        header = "| vector | M MACs | top-1 % | top-5 % | KL | animal/blank % | written label % |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- |"
+        if judged:
+            header += " written right (truth) % | top-1 right (truth) % | McNemar: full only / pruned only, p |"
+            rule += " --- | --- | --- |"
+        lines += [f"## {set_name} ({entry['photos']} photos or bursts, {entry['views']} views)", "", header, rule]
         for name, row in entry["vectors"].items():
-            lines.append(
+            line = (
                 f"| {name} | {row['macs'] / 1e6:.1f} | {cell(row['top1'])} | {cell(row['top5'])} | "
                 f"{cell(row['kl'], 1, 3)} | {cell(row['animalBlank'])} | {cell(row['writtenLabel'])} |"
             )
+            if judged:
+                test = row["mcnemar"]
+                line += (
+                    f" {cell(row['truthWritten'])} | {cell(row['truthTop1'])} | "
+                    f"{test['fullOnly']} / {test['prunedOnly']}, {test['p']:.3g} |"
+                )
+            lines.append(line)
         lines.append("")
     if "fullWidthAgainstReference" in report:
         ref = report["fullWidthAgainstReference"]
@@ -399,11 +522,13 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m trapline_training.levels", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="model file (format 1 or 2)")
+    parser.add_argument("--model", type=Path, required=True, help="model file (format 1, 2 or 3)")
     parser.add_argument("--out", type=Path, help="folder for report.json and report.md")
     parser.add_argument("--plan", type=int, default=4, help="nodes of the slice plan to evaluate (4)")
     parser.add_argument("--camtrap", type=int, default=300, help="camera-trap eval frames to build (300; 0: none)")
     parser.add_argument("--mixed", type=int, default=40, help="mixed vectors to sample on real photos (40)")
+    parser.add_argument("--bursts", type=int, default=0, help="eval-split animal bursts to crop (0: none)")
+    parser.add_argument("--animals", action="store_true", help="also every animal photo of the truth file")
     parser.add_argument("--photos", type=int, default=0, help="use only the first N held-out photos (0: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of frames, samples and bootstrap (0)")
     parser.add_argument("--store", action="store_true", help="write the real-photo curves into the model file")
@@ -421,9 +546,21 @@ def main(argv: list[str] | None = None) -> int:
             keep = groups < args.photos
             x, groups = x[torch.from_numpy(keep)], groups[keep]
         sets = {"real": (x, groups)}
+        judged: dict[str, list[dict[str, Any] | None]] = {"real": real_truths(groups)}
+        if args.animals:
+            (Path(folder) / "animals").mkdir()
+            x_animals, groups_animals, judged["animals"] = animal_views(Path(folder) / "animals")
+            sets["animals"] = (x_animals, groups_animals)
+        if args.bursts:
+            x_bursts, groups_bursts, judged["bursts"] = burst_views(args.bursts, args.seed, Path(folder) / "bursts")
+            sets["bursts"] = (x_bursts, groups_bursts)
         if args.camtrap:
             sets |= camtrap_views(args.camtrap, args.seed, Path(folder) / "camtrap")
-        report = evaluate(model, meta, sets, args.plan, args.mixed, args.seed)
+        truths = None
+        if meta.get("taxonomy"):
+            wordnet = Taxonomy(read_wordnet())
+            truths = {name: Truth(meta, views, wordnet) for name, views in judged.items()}
+        report = evaluate(model, meta, sets, args.plan, args.mixed, args.seed, truths)
         if args.reference:
             report["fullWidthAgainstReference"] = full_width_agreement(model, args.reference, sets)
     report = {

@@ -482,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--greedy-below", type=int, default=GREEDY_BELOW, help=f"re-order units below this one ({GREEDY_BELOW})"
     )
+    parser.add_argument(
+        "--levels", default=None, help="prune levels to fit, comma-separated from 0 (default: the source's)"
+    )
     args = parser.parse_args(argv)
     if args.views < 10:
         parser.error("--views must be at least 10")
@@ -491,6 +494,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--greedy-below must be a unit index of the model")
     started = time.monotonic()
     source, meta = modelfile.read(args.model)
+    if args.levels is not None:
+        from .slimmable import widened  # imported here: slimmable builds on this module
+
+        levels = tuple(float(v) for v in args.levels.split(","))
+        if levels[0] != 0 or list(levels) != sorted(set(levels)) or levels[-1] >= 1:
+            parser.error("--levels must start at 0 and increase below 1")
+        source = widened(source, levels)
+        meta = {**meta, "pruneLevels": list(levels), "keptChannels": source.arch.kept_table()}
     raw, photos = fitting_views(args.views, args.seed)
     views = normalise(raw)
     print(f"{len(photos)} fitting photos and {len(fitted_stamps())} animal stamps, {args.views} views", flush=True)
