@@ -135,7 +135,7 @@ import Testing
 
     @Test func modelInfoShowsLevelsPlansAndCosts() throws {
         let result = try runCommand(InspectCommandTests.binary(), ["model", "info", Self.model])
-        #expect(result.output.contains("prune levels   0.0, 0.25, 0.5, 0.75"))
+        #expect(result.output.contains("prune levels   0.0, 0.125, 0.25, 0.5, 0.75"))
         #expect(result.output.contains("4-node plan"))
         #expect(result.output.contains("multiply-adds"))
         #expect(result.output.contains("Apache-2.0"))

@@ -275,7 +275,9 @@ import Testing
             let deer = rows.filter { $0[0] == "Cervidae" }
             #expect(deer.count >= 3, "\(rows)")
             #expect(
-                deer.allSatisfy { $0[1] == "family" && $0[2] == "efficientnet-lite0-imagenet-refit + site head head" })
+                deer.allSatisfy {
+                    $0[1] == "family" && $0[2] == "efficientnet-lite0-imagenet-distilled + site head head"
+                })
             let events = try sqlite(catalog, "SELECT scientificName, classifiedBy FROM event_observations")
             #expect(events.filter { $0[0] == "Cervidae" }.count >= 3)
 

@@ -88,16 +88,17 @@ def test_the_goldens_hold_what_the_engine_tests_need() -> None:
     assert len(meta["mixedLevels"]) == 18 and meta["mixedSliceLevels"] == [0, 3, 1, 2]
     for k in range(3):
         assert tensors[f"input.{k}"].shape == (224, 224, 3) and tensors[f"input.{k}"].dtype == torch.uint8
-        for level in range(4):
+        for level in range(5):
             assert tensors[f"logits.{k}.level{level}"].shape == (1000,)
-    for level in range(4):
+    for level in range(5):
         for b in boundaries[1:-1]:
             activation = tensors[f"activation.level{level}.unit{b}"]
             assert activation.dim() == 4 and activation.shape[0] == 1 and activation.dtype == torch.float32
-    # The slice options of the format 2 model: each on each slice of the 4-node plan, and a mixed vector.
+    # The slice option of the bundled model (skip, option 5 after five widths): on each slice of the 4-node plan,
+    # and a mixed vector of widths.
     assert meta["mixedSliceOptions"] == [1, 4, 2, 4]
     for slice_index in range(4):
-        assert tensors[f"logits.0.slice{slice_index}.option4"].shape == (1000,)
+        assert tensors[f"logits.0.slice{slice_index}.option5"].shape == (1000,)
     assert tensors["logits.0.mixedOptions"].shape == (1000,)
     assert tensors["logits.0.mixed"].shape == (1000,)
     assert not torch.allclose(tensors["logits.0.level0"], tensors["logits.0.level3"])

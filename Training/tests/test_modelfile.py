@@ -64,7 +64,8 @@ def test_the_committed_model_file_follows_the_format(arch: Architecture) -> None
     raw = header(MODEL_FILE)
     meta = json.loads(raw.pop("__metadata__")["trapline"])
     assert meta["format"] == "trapline-model" and meta["formatVersion"] == 2
-    assert meta["keptChannels"] == arch.kept_table()
+    trained = Architecture(arch.units, (0.0, 0.125, 0.25, 0.5, 0.75), arch.batch_norm_epsilon)
+    assert meta["pruneLevels"] == [0.0, 0.125, 0.25, 0.5, 0.75] and meta["keptChannels"] == trained.kept_table()
     assert meta["input"] == {
         "width": 224,
         "height": 224,
@@ -76,14 +77,16 @@ def test_the_committed_model_file_follows_the_format(arch: Architecture) -> None
     assert meta["classes"]["animalRanges"] == [[0, 397]] and len(meta["classes"]["names"]) == 1000
     assert meta["classes"]["names"][0] == "tench, Tinca tinca"
     assert meta["license"] == "Apache-2.0"
-    # The bundled file is the re-fitted model: its curves measured on held-out real photos, per slice option.
+    # The bundled file has per-level layers, trained for every option: its curves measured on held-out real
+    # photos, per slice option; one set of batch norms; half-precision storage.
     modelfile.validate_accuracy(meta)
     accuracy = meta["accuracy"]
     assert accuracy["metric"] == "top1-agreement" and accuracy["plan"] == 4 and accuracy["images"] > 0
-    assert meta["slicePlans"]["4"] == [0, 3, 8, 13, 18]  # robust training keeps the converter's plans
+    assert meta["slicePlans"]["4"] == [0, 3, 8, 13, 18]  # training keeps the converter's plans
+    assert meta["sliceOptions"] == [{"name": "skip", "skip": True, "level": 0}]
     assert {entry["dtype"] for entry in raw.values()} == {"F16"}
-    assert len(raw) == len(TraplineNet(arch, refit=True).state_dict())
-    assert raw["block5.project.level2.weight"]["shape"] == [80, 120, 1, 1] and "block5.bn2.level1.mean" not in raw
+    assert len(raw) == len(TraplineNet(trained, refit=True).state_dict())
+    assert raw["block5.project.level4.weight"]["shape"] == [80, 64, 1, 1] and "block5.bn2.level1.mean" not in raw
 
 
 def test_foreign_or_incomplete_files_are_refused(arch: Architecture, tmp_path: Path) -> None:

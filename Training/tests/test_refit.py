@@ -17,6 +17,7 @@ from trapline_training.model import skip_level
 from .conftest import REPO, random_net
 
 FORMAT_ONE = REPO / "Tests" / "InferenceTests" / "Fixtures" / "efficientnet-lite0-format1.safetensors"
+FORMAT_TWO = REPO / "Tests" / "InferenceTests" / "Fixtures" / "efficientnet-lite0-format2.safetensors"
 
 
 def test_fitting_material_and_evaluation_photos_are_disjoint() -> None:
@@ -125,7 +126,7 @@ def test_format_two_round_trips_and_refuses_bad_options(tiny: dict, tmp_path: Pa
 
 
 def test_option_levels_skip_only_the_slices_skippable_units() -> None:
-    meta = modelfile.read_metadata(modelfile_path())
+    meta = modelfile.read_metadata(FORMAT_TWO)
     plan = meta["slicePlans"]["4"]
     assert levels.option_levels(meta, plan, [0, 4, 0, 2]) == [0] * 3 + [4, 0, 4, 0, 4] + [0] * 5 + [2] * 5
     assert levels.option_names(meta) == ["w1", "w0.75", "w0.5", "w0.25", "skip"]
@@ -166,12 +167,17 @@ def test_written_labels_follow_the_labeler() -> None:
     assert written[1] == "Vulpes" and written[2] == f"human:{people}" and written[3] == "blank"
 
 
-def test_the_committed_model_carries_real_photo_curves_per_option() -> None:
-    meta = modelfile.read_metadata(modelfile_path())
+@pytest.mark.parametrize(
+    ("path", "options"), [(FORMAT_TWO, 5), (REPO / "Models" / "efficientnet-lite0.safetensors", 6)]
+)
+def test_the_committed_models_carry_real_photo_curves_per_option(path: Path, options: int) -> None:
+    meta = modelfile.read_metadata(path)
     accuracy = meta["accuracy"]
     assert accuracy["metric"] == "top1-agreement" and "real photos" in accuracy["evaluatedOn"]
-    assert all(len(curve) == 5 and curve[0] == 1.0 for curve in accuracy["slices"])
-    assert len(accuracy["uniform"]) == 4 and all(0 <= v <= 1 for c in accuracy["slices"] for v in c)
+    assert all(len(curve) == options and curve[0] == 1.0 for curve in accuracy["slices"])
+    assert len(accuracy["uniform"]) == len(meta["pruneLevels"]) and all(
+        0 <= v <= 1 for c in accuracy["slices"] for v in c
+    )
 
 
 def test_the_commands_run_end_to_end_on_tiny_data(tmp_path: Path) -> None:

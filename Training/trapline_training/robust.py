@@ -247,6 +247,7 @@ def derived_metadata(
         meta.pop("skippableUnits", None)
         meta.pop("sliceOptions", None)
     meta["units"] = [unit.to_metadata() for unit in model.arch.units]
+    meta["pruneLevels"] = list(model.arch.prune_levels)  # the model's, which may differ from the template's
     meta["keptChannels"] = model.arch.kept_table()
     if classes is not None:
         meta["classes"] = classes
