@@ -20,6 +20,7 @@ import torch
 
 from . import levels, modelfile, refit, slimmable
 from .images import normalise
+from .model import TraplineNet
 
 SEED = 1234
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         model = slimmable.widened(original, slimmable.PRUNE_LEVELS)
         meta = {**meta, "pruneLevels": list(slimmable.PRUNE_LEVELS)}
     else:
-        model = original.__class__(original.arch, refit=True)
+        model = TraplineNet(original.arch, refit=True)
     model.load_state_dict(saved["model"])
     model.eval()
     x = views(args.views)

@@ -1,23 +1,25 @@
-r"""Pruning-aware training of the whole network for every slice option at once, resumable, into a format 3 file.
+r"""Pruning-aware training of every slice option at once by distillation, resumable, in one of two forms.
 
-    python -m trapline_training.slimmable --source Models/efficientnet-lite0.safetensors \
-        --work /var/tmp/slimmable --out /tmp/slimmable.safetensors --minutes 70
+    python -m trapline_training.slimmable --form layers --source /tmp/refit5.safetensors \
+        --work /tmp/layers --out Models/efficientnet-lite0.safetensors --steps 500 --level-lr 4e-5
 
 The recipe of slimmable and universally slimmable networks (Yu et al. 2019, "Universally Slimmable Networks and
 Improved Training Techniques"), on unlabelled images:
-- the sandwich rule: every step runs the full width, the narrowest width and `random` sampled option vectors;
-- in-place distillation: every pruned pass learns the full width's softmax of the same batch, and the output of
-  every unit of the full width (a pruned level removes expanded channels only, so every unit's output keeps its
+- the sandwich rule: every step runs the narrowest width and `random` sampled option vectors (and, in the
+  `shared` form, the full width);
+- distillation: every pruned pass learns the full width's softmax of the same batch, and the output of every
+  unit of the full width (a pruned level removes expanded channels only, so every unit's output keeps its
   shape): dense targets that train in the hour a 2-core machine has what logits alone would not;
-- the full width itself learns the softmax and the unit outputs of a frozen copy of the original network, so it
-  keeps its labels;
-- width levels and skip options are sampled together, per slice of a randomly chosen ring plan (2 to 8 nodes);
-- every level has its own batch norms (switchable batch norm), re-estimated after training so that each pruned
-  level's normalised outputs have the moments of the full width's (`batchnorm.recalibrate`).
+- width levels and skip options are sampled together, per slice of a randomly chosen ring plan (2 to 8 nodes).
 
-Every weight trains: the weights every level shares at `--lr`, the pruned levels' own batch-norm scales and shifts
-at `--level-lr`. The network runs in its inference form (stored statistics; batches this small give noisy batch
-statistics); the pruned levels' statistics are re-estimated every `--recalibrate-every` steps.
+Two forms (`FORMS`):
+- `layers` (the bundled model): a format 2 source's per-level project and fc layers learn at `--level-lr`;
+  every weight full width uses is frozen, so full width is the source's exactly and is the teacher;
+- `shared`: every weight learns (shared ones at `--lr`, the pruned levels' batch-norm scales and shifts at
+  `--level-lr`), the full width learning the softmax and unit outputs of a frozen copy of the original; every
+  level has its own batch norms, re-estimated every `--recalibrate-every` steps and at the end
+  (`batchnorm.recalibrate`), and the file is format 3. The network runs in its inference form (stored
+  statistics; batches this small give noisy batch statistics).
 
 The data (`pool`): views of every real photo on this machine that no evaluation uses (Debian's wallpaper and
 background packages, opencv-doc's, darknet's and scikit-image's photos) and as many views with an animal
@@ -108,8 +110,7 @@ def training_photos() -> list[Path]:
                 continue  # the evaluation's backgrounds; the photos are already in fit_photos
             if (found := refit.largest_wallpaper(folder)) is not None:
                 photos.append(found)
-    unique = sorted({p.resolve() for p in photos if p.resolve() not in held})
-    return unique
+    return sorted({p.resolve() for p in photos if p.resolve() not in held})
 
 
 def pool(folder: Path, count: int, seed: int) -> np.ndarray:
